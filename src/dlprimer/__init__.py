@@ -1,0 +1,51 @@
+"""dlprimer: the primer "Navigating Mathematical Basics: A Primer for Deep Learning in
+Science" (Liquet, Moka, Nazarathy, 2024) made executable.
+
+>>> import dlprimer as dp
+>>> x = dp.Tensor([[1.0, 2.0]], requires_grad=True)
+>>> W = dp.Tensor([[0.5, -1.0], [2.0, 0.0]], requires_grad=True)
+>>> loss = (x @ W.T).relu().sum()      # z = W x, then ReLU, then Σ
+>>> loss.backward()
+>>> W.grad
+array([[0., 0.],
+       [1., 2.]], dtype=float32)
+"""
+
+from dlprimer import notation
+from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
+from dlprimer.gradcheck import GradcheckError, gradcheck
+from dlprimer.tensor import (
+    Tensor,
+    clip,
+    concatenate,
+    is_grad_enabled,
+    maximum,
+    no_grad,
+    stack,
+    tensor,
+    unbroadcast,
+    where,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "clip",
+    "concatenate",
+    "gradcheck",
+    "is_grad_enabled",
+    "log_softmax",
+    "maximum",
+    "no_grad",
+    "notation",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "stack",
+    "tanh",
+    "tensor",
+    "unbroadcast",
+    "where",
+]
