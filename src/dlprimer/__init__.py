@@ -11,7 +11,7 @@ array([[0., 0.],
        [1., 2.]], dtype=float32)
 """
 
-from dlprimer import notation
+from dlprimer import nn, notation
 from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.gradcheck import GradcheckError, gradcheck
 from dlprimer.tensor import (
@@ -39,6 +39,7 @@ __all__ = [
     "log_softmax",
     "maximum",
     "no_grad",
+    "nn",
     "notation",
     "relu",
     "sigmoid",

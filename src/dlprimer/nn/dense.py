@@ -1,0 +1,56 @@
+"""Dense (fully connected) layer: the affine map of eq. (8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlprimer.nn.init import initialize
+from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.tensor import Tensor
+
+__all__ = ["Dense"]
+
+
+class Dense(Module):
+    """z = b + W u, eq. (8), with W ∈ R^{out × in} (rows are outputs) and b ∈ R^{out}.
+
+    A batch is a data matrix X ∈ R^{n × in}, one sample a row as in eq. (9), so the
+    batched form of z = b + W x is Z = X Wᵀ + b ∈ R^{n × out}.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        N_{ℓ-1} and N_ℓ.
+    init : {"glorot", "he"}
+        Weight initialization; biases start at zero.
+    seed : int or numpy Generator
+        Source of the initial weights.
+    dtype : float32 (default) or float64
+
+    >>> layer = Dense(3, 5)
+    >>> layer.W.shape, layer.b.shape        # W ∈ R^{5×3}, b ∈ R^5, as in eq. (28)
+    ((5, 3), (5,))
+    >>> layer(np.ones((2, 3))).shape        # n = 2 samples
+    (2, 5)
+    """
+
+    def __init__(self, in_features: int, out_features: int, init: str = "glorot", seed=0,
+                 dtype=np.float32):
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        rng = as_rng(seed)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.W = Parameter(initialize((out_features, in_features), in_features, out_features,
+                                      rng, init, dtype), dtype)
+        self.b = Parameter(np.zeros(out_features), dtype)
+
+    def forward(self, X) -> Tensor:
+        X = X if isinstance(X, Tensor) else Tensor(X, dtype=self.W.dtype)
+        if X.ndim == 0 or X.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Dense expects inputs with {self.in_features} features (last axis), got "
+                f"shape {X.shape}"
+            )
+        return X @ self.W.T + self.b  # Z = X Wᵀ + b, (n, out)
