@@ -397,11 +397,14 @@ class Tensor:
             # Promote 1-D operands to matrices so one rule covers every case.
             a2 = a if a.ndim > 1 else a[None, :]  # (1, n)
             b2 = b if b.ndim > 1 else b[:, None]  # (n, 1)
-            g2 = g
-            if a.ndim == 1:
-                g2 = np.expand_dims(g2, -2)
-            if b.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
+            if a.ndim == 1 and b.ndim == 1:
+                g2 = np.reshape(g, (1, 1))  # the inner product uᵀv is a 1×1 product
+            elif a.ndim == 1:
+                g2 = np.expand_dims(g, -2)
+            elif b.ndim == 1:
+                g2 = np.expand_dims(g, -1)
+            else:
+                g2 = g
             ga = g2 @ np.swapaxes(b2, -1, -2)  # dC/dA = G Bᵀ
             gb = np.swapaxes(a2, -1, -2) @ g2  # dC/dB = Aᵀ G
             ga = unbroadcast(ga, a2.shape).reshape(a.shape)
@@ -533,6 +536,10 @@ class Tensor:
             return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
         return Tensor._make(out, (self,), backward, "log_softmax")
+
+    def clip(self, low=None, high=None) -> Tensor:
+        """Clamp into [low, high]; see ``dlprimer.clip``."""
+        return clip(self, low, high)
 
     # ------------------------------------------------------------------ shape (Sec. 7)
     def reshape(self, *shape) -> Tensor:
