@@ -6,8 +6,8 @@ the dlprimer function and the same function written with torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -14,7 +14,10 @@ import numpy as np
 from dlprimer._checks import as_float_array
 from dlprimer.tensor import Tensor, _sigmoid, _softmax
 
-__all__ = ["sigmoid", "softmax", "log_softmax", "relu", "tanh"]
+__all__ = [
+    "sigmoid", "softmax", "log_softmax", "relu", "tanh",
+    "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
+]
 
 
 def _plain(z) -> np.ndarray:
@@ -90,3 +93,91 @@ def tanh(z):
     if isinstance(z, Tensor):
         return z.tanh()
     return np.tanh(_plain(z))
+
+
+# ------------------------------------------------------------------------------- losses
+# The data loss C_Data(θ) is a mean over the n samples (Sec. 4 and 8). The cross-entropy
+# losses take logits z (before σ or softmax) and fuse the activation into the loss: that
+# is both stable (log-sum-exp, no log(0)) and gives the simple gradient (ŷ - y) / n.
+
+
+def _targets(y, like: Tensor, name: str = "y") -> np.ndarray:
+    target = np.asarray(getattr(y, "data", y))
+    if target.shape != like.shape:
+        raise ValueError(f"{name} must have the shape of the model output {like.shape}, "
+                         f"got {target.shape}")
+    return target.astype(like.dtype, copy=False)
+
+
+def mse_loss(y_hat: Tensor, y) -> Tensor:
+    """Mean squared error (1/n) Σ_i ‖y⁽ⁱ⁾ - ŷ⁽ⁱ⁾‖², eq. (20); rows are samples.
+
+    Note: PyTorch's ``MSELoss`` also averages over the outputs; for one output they agree.
+
+    >>> float(mse_loss(Tensor([[1.0], [3.0]]), [[0.0], [1.0]]).item())   # (1 + 4) / 2
+    2.5
+    """
+    y = _targets(y, y_hat)
+    n = y_hat.shape[0] if y_hat.ndim else 1
+    d = y_hat - y
+    return (d * d).sum() * (1.0 / n)
+
+
+def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
+    """-(1/n) Σ_i [y_i log σ(z_i) + (1 - y_i) log(1 - σ(z_i))], from logits z.
+
+    Computed as softplus(z) - y z with softplus(z) = max(z, 0) + log(1 + e^{-|z|}), which
+    never overflows and never takes log(0). Gradient: (σ(z) - y) / n.
+
+    >>> round(binary_cross_entropy_with_logits(Tensor([0.0]), [1.0]).item(), 4)   # log 2
+    0.6931
+    """
+    y = _targets(y, z)
+    x = z.data
+    n = x.shape[0] if x.ndim else 1
+    # NOTE: log1p(e^{-|z|}) is exact for large |z|, where log(1 + e^{-|z|}) rounds to 0.
+    per_entry = np.maximum(x, 0) - y * x + np.log1p(np.exp(-np.abs(x)))
+    out = np.asarray(per_entry.sum() / n, dtype=x.dtype)
+
+    def backward(g):
+        return (g * (_sigmoid(x) - y) / n,)
+
+    return Tensor._make(out, (z,), backward, "binary_cross_entropy")
+
+
+def cross_entropy(Z: Tensor, y) -> Tensor:
+    """-(1/n) Σ_i log S_Softmax(z⁽ⁱ⁾)_{y_i} from logits Z (n, K), fused softmax + loss.
+
+    ``y`` holds class indices 0..K-1 (n,) or one-hot rows (n, K). Computed with
+    log-sum-exp; gradient (softmax(Z) - onehot(y)) / n.
+
+    >>> round(cross_entropy(Tensor([[0.0, 0.0]]), [1]).item(), 4)                 # log 2
+    0.6931
+    """
+    x = Z.data
+    if x.ndim != 2:
+        raise ValueError(f"cross_entropy expects logits of shape (n, K), got {x.shape}")
+    n, K = x.shape
+    target = np.asarray(getattr(y, "data", y))
+    if target.shape == (n,):
+        if target.dtype.kind not in "iu" or (n and (target.min() < 0 or target.max() >= K)):
+            raise ValueError(f"class indices must be integers in 0..{K - 1}, got "
+                             f"{target[:5].tolist()}...")
+        Y = np.zeros_like(x)
+        Y[np.arange(n), target] = 1
+    elif target.shape == (n, K):
+        Y = target.astype(x.dtype, copy=False)
+    else:
+        raise ValueError(f"y must be class indices ({n},) or one-hot rows ({n}, {K}), "
+                         f"got shape {target.shape}")
+    # NOTE: log-sum-exp with the max subtracted: log Σ e^{z_k} = m + log Σ e^{z_k - m}.
+    shifted = x - x.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    log_p = shifted - np.log(sum_exp)
+    out = np.asarray(-(Y * log_p).sum() / n, dtype=x.dtype)
+
+    def backward(g):
+        return (g * (exp / sum_exp - Y) / n,)
+
+    return Tensor._make(out, (Z,), backward, "cross_entropy")
