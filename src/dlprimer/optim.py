@@ -1,0 +1,207 @@
+"""Optimizers: gradient descent (eq. (31)) and its variants, updating θ in place.
+
+An optimizer is created with its hyperparameters only; ``dp.fit`` hands it the model's
+parameters with ``setup(params)``. Used by hand:
+
+>>> import dlprimer as dp
+>>> w = dp.Tensor([1.0, -2.0], requires_grad=True)
+>>> opt = GradientDescent(lr=0.1)
+>>> opt.setup([w])
+>>> (w * w).sum().backward()          # ∇C(θ) = 2θ
+>>> opt.step()                        # θ ← θ - α ∇C(θ) = θ - 0.2 θ
+>>> w.data
+array([ 0.8, -1.6], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from dlprimer.tensor import Tensor
+
+__all__ = ["Optimizer", "GradientDescent", "SGD", "Adam", "LBFGS"]
+
+
+def _check(name: str, value, low: float, high: float = np.inf, low_open: bool = True,
+           high_open: bool = False) -> float:
+    """A hyperparameter as a float in its interval, or a ValueError that says which."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if below or above:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must lie in {left}{low}, {high}{right}, got {value}")
+    return float(value)
+
+
+class Optimizer:
+    """Base: holds the parameters θ and updates them in place from their ``.grad``."""
+
+    lr: float
+
+    def __init__(self) -> None:
+        self.params: list[Tensor] = []
+        self.t = 0  # number of steps taken
+
+    def setup(self, params: Sequence[Tensor]) -> None:
+        """Attach the parameters to update and reset the optimizer's state."""
+        self.params = list(params)
+        self.t = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        """Clear per-parameter state (moments, velocities)."""
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        self.t += 1
+        for k, p in enumerate(self.params):
+            if p.grad is not None:
+                self._update(k, p.data, p.grad)
+
+    def _update(self, k: int, theta: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items()
+                           if not k.startswith("_") and k not in ("params", "t"))
+        return f"{type(self).__name__}({fields})"
+
+
+class GradientDescent(Optimizer):
+    """θ⁽ᵗ⁺¹⁾ = θ⁽ᵗ⁾ - α ∇C(θ⁽ᵗ⁾), eq. (31), verbatim (α = ``lr`` > 0)."""
+
+    def __init__(self, lr: float = 0.1):
+        super().__init__()
+        self.lr = _check("lr (the learning rate α)", lr, 0.0)
+
+    def _update(self, k, theta, g):
+        theta -= self.lr * g
+
+
+class SGD(Optimizer):
+    """Gradient descent with momentum μ (and Nesterov's look-ahead), as PyTorch's SGD.
+
+    v ← μ v + ∇C(θ);  θ ← θ - α v   (Nesterov: θ ← θ - α (∇C(θ) + μ v)).
+    With μ = 0 this is eq. (31); on mini-batches it is stochastic gradient descent.
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__()
+        self.lr = _check("lr (the learning rate α)", lr, 0.0)
+        self.momentum = _check("momentum μ", momentum, 0.0, 1.0, low_open=False,
+                               high_open=True)
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        self.nesterov = bool(nesterov)
+
+    def _reset(self):
+        self._velocity: dict[int, np.ndarray] = {}
+
+    def _update(self, k, theta, g):
+        if self.momentum == 0:
+            theta -= self.lr * g
+            return
+        v = self._velocity.get(k)
+        if v is None:
+            v = self._velocity[k] = g.copy()
+        else:
+            v *= self.momentum
+            v += g
+        if self.nesterov:
+            theta -= self.lr * (g + self.momentum * v)
+        else:
+            theta -= self.lr * v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), the variant of gradient descent the primer points to.
+
+    m ← β₁ m + (1 - β₁) g;  v ← β₂ v + (1 - β₂) g²          (moment estimates)
+    m̂ = m / (1 - β₁ᵗ);      v̂ = v / (1 - β₂ᵗ)               (bias corrections)
+    θ ← θ - α m̂ / (√v̂ + ε)
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__()
+        self.lr = _check("lr (the learning rate α)", lr, 0.0)
+        self.beta1 = _check("beta1", beta1, 0.0, 1.0, low_open=False, high_open=True)
+        self.beta2 = _check("beta2", beta2, 0.0, 1.0, low_open=False, high_open=True)
+        self.eps = _check("eps", eps, 0.0)
+
+    def _reset(self):
+        self._m: dict[int, np.ndarray] = {}
+        self._v: dict[int, np.ndarray] = {}
+        self._scratch: dict[int, np.ndarray] = {}
+
+    def _update(self, k, theta, g):
+        if k not in self._m:
+            self._m[k], self._v[k] = np.zeros_like(theta), np.zeros_like(theta)
+            self._scratch[k] = np.empty_like(theta)
+        m, v, tmp = self._m[k], self._v[k], self._scratch[k]
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        m_hat_scale = 1 / (1 - b1**self.t)
+        v_hat_scale = 1 / (1 - b2**self.t)
+        # θ -= α m̂ / (√v̂ + ε), computed in place in tmp
+        np.multiply(v, v_hat_scale, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr * m_hat_scale
+        theta -= tmp
+
+
+class LBFGS(Optimizer):
+    """Limited-memory BFGS on the full-batch loss (scipy's L-BFGS-B with our gradient).
+
+    A quasi-Newton method: it builds a curvature estimate from past gradients, so on the
+    smooth, convex losses of Models I and II it reaches the optimum in far fewer steps
+    than eq. (31). ``dp.fit`` runs it on the whole data set (``batch_size`` is ignored).
+
+    Parameters
+    ----------
+    max_iter : int
+        Most iterations (``epochs`` in ``dp.fit`` caps it too).
+    tol : float
+        Stop when the projected gradient's largest entry is below ``tol``.
+    """
+
+    lr = float("nan")  # not a step size method; kept for messages
+
+    def __init__(self, max_iter: int = 500, tol: float = 1e-8, history: int = 10):
+        super().__init__()
+        if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        self.max_iter = int(max_iter)
+        self.tol = _check("tol", tol, 0.0)
+        self.history = int(history)
+
+    def minimize(self, loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+                 theta0: np.ndarray, max_iter: int | None = None,
+                 callback: Callable[[np.ndarray], None] | None = None):
+        """Minimize C(θ) from θ⁽⁰⁾; returns scipy's OptimizeResult (x, fun, nit, message)."""
+        from scipy.optimize import minimize
+
+        return minimize(loss_and_grad, theta0.astype(np.float64), jac=True, method="L-BFGS-B",
+                        callback=callback,
+                        options={"maxiter": max_iter or self.max_iter, "gtol": self.tol,
+                                 "ftol": 0.0, "maxcor": self.history})
+
+    def step(self) -> None:
+        raise TypeError("LBFGS works on the whole loss at once: use dp.fit(..., "
+                        "optimizer=LBFGS()) or LBFGS.minimize(fn, theta0)")
