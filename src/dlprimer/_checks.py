@@ -39,3 +39,20 @@ def same_shape(u: np.ndarray, v: np.ndarray, names: tuple[str, str] = ("u", "v")
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same shape, got {u.shape} and {v.shape}"
         )
+
+
+def require_finite_rows(X: np.ndarray, name: str = "X", max_shown: int = 5) -> None:
+    """Raise a ValueError unless every entry of ``X`` is finite, naming the count and rows.
+
+    Rows are counted from 0 along the first axis, as numpy indexes them.
+    """
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.reshape(X.shape[0], -1).any(axis=1)) if X.ndim else np.array([0])
+    shown = ", ".join(str(int(r)) for r in rows[:max_shown])
+    more = f" and {len(rows) - max_shown} more" if len(rows) > max_shown else ""
+    raise ValueError(
+        f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(rows)} row(s), "
+        f"first at row(s) {shown}{more}; remove those rows or impute the values first"
+    )
