@@ -11,9 +11,10 @@ array([[0., 0.],
        [1., 2.]], dtype=float32)
 """
 
-from dlprimer import nn, notation
+from dlprimer import data, datasets, nn, notation, optim
 from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.gradcheck import GradcheckError, gradcheck
+from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
 from dlprimer.tensor import (
     Tensor,
     clip,
@@ -26,10 +27,22 @@ from dlprimer.tensor import (
     unbroadcast,
     where,
 )
+from dlprimer.train import Callback, DivergenceError, EarlyStopping, History, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Callback",
+    "DivergenceError",
+    "EarlyStopping",
+    "FeedForward",
+    "History",
+    "SigmoidModel",
+    "SoftmaxModel",
+    "data",
+    "datasets",
+    "fit",
+    "optim",
     "GradcheckError",
     "Tensor",
     "clip",
