@@ -246,6 +246,24 @@ def test_split_keeps_every_class_with_two_samples_in_both_parts():
     assert sorted(y_test.tolist()).count("a") == 8
 
 
+def test_split_gives_every_class_a_test_sample_even_past_test_size():
+    y = np.repeat(np.arange(10), 2)          # 10 classes of 2: ceil(0.1 * 20) = 2 is too few
+    _, _, y_train, y_test = train_test_split(np.zeros((20, 1)), y, test_size=0.1)
+    assert sorted(y_test.tolist()) == list(range(10)) == sorted(y_train.tolist())
+
+
+def test_split_shares_add_up_to_the_test_size():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        y = rng.integers(0, rng.integers(2, 6), size=rng.integers(20, 200))
+        test_size = float(rng.uniform(0.1, 0.5))
+        _, X_test, _, y_test = train_test_split(np.zeros((len(y), 1)), y, test_size, seed=1)
+        assert len(X_test) == int(np.ceil(test_size * len(y)))
+        for c in np.unique(y):
+            if (y == c).sum() >= 2:
+                assert 0 < (y_test == c).sum() < (y == c).sum()
+
+
 def test_split_is_seeded_and_unstratified_for_regression():
     X = np.arange(40.0).reshape(20, 2)
     y = np.linspace(0, 1, 20)   # regression: plain random split

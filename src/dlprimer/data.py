@@ -296,14 +296,14 @@ def infer_task(y) -> str:
     ('binary', 'multiclass', 'regression')
     """
     y = _label_vector(y)
+    if y.dtype.kind == "c":
+        return "regression"
     if y.dtype.kind in "fiu":
         values = y.astype(np.float64)
         finite = values[np.isfinite(values)]
         integral = finite.size == values.size and np.all(finite == np.round(finite))
         if not integral or np.unique(finite).size > MAX_CLASSES:
             return "regression"
-    if y.dtype.kind == "c":
-        return "regression"
     return "binary" if encode_labels(y)[1].size <= 2 else "multiclass"
 
 
@@ -321,17 +321,12 @@ def _stratified_test_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
     low = np.where(counts >= 2, 1, 0)
     high = np.where(counts >= 2, counts - 1, 0)
     share = np.clip(share, low, high)
-    while share.sum() != n_test:
-        gap = exact - share
-        if share.sum() < n_test:
-            room = np.where(share < high, gap, -np.inf)
-            c = int(np.argmax(room))
-        else:
-            room = np.where(share > low, gap, np.inf)
-            c = int(np.argmin(room))
-        if not np.isfinite(room[c]):
+    while (gap := n_test - int(share.sum())) != 0:
+        movable = share < high if gap > 0 else share > low
+        if not movable.any():
             break  # the bounds win: too few samples per class to hit n_test exactly
-        share[c] += 1 if share.sum() < n_test else -1
+        room = np.where(movable, exact - share, np.nan)
+        share[np.nanargmax(room) if gap > 0 else np.nanargmin(room)] += np.sign(gap)
     return share
 
 

@@ -164,7 +164,8 @@ def _read_rows(path: Path, delimiter: str) -> tuple[builtins.list, builtins.list
         text = path.read_text(encoding="utf-8-sig")  # -sig drops a byte-order mark
     except UnicodeDecodeError as err:
         raise ValueError(f"{path.name} is not UTF-8 text ({err}); save it as UTF-8 CSV") from None
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter,
+                        skipinitialspace=True)  # so `a, "b, c"` reads as two fields
     header, rows, line_numbers = None, [], []
     for row in reader:
         if not row or all(not cell.strip() for cell in row):
