@@ -35,6 +35,15 @@ def _torch():
     return torch
 
 
+_Y_INDEX = np.array([2, 0, 1, 2, 1])
+_Y_BINARY = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+_Y_REAL = np.random.default_rng(7).standard_normal((5, 3))
+
+
+def _F():
+    return _torch().nn.functional
+
+
 CASES = [
     Case("add", ((3, 4), (3, 4)), lambda x, y: x + y, lambda x, y: x + y),
     Case("add_row_col", ((3, 1), (1, 4)), lambda x, y: x + y, lambda x, y: x + y),
@@ -113,4 +122,15 @@ CASES = [
     Case("mlp_chain", ((4, 3), (5, 3), (5,), (2, 5)),
          lambda X, W1, b1, W2: ((X @ W1.T + b1).tanh() @ W2.T).log_softmax(),
          lambda X, W1, b1, W2: ((X @ W1.T + b1).tanh() @ W2.T).log_softmax(dim=-1)),
+    Case("cross_entropy_indices", ((5, 3),),
+         lambda z: dp.functional.cross_entropy(z, _Y_INDEX),
+         lambda z: _F().cross_entropy(z, _torch().tensor(_Y_INDEX))),
+    Case("cross_entropy_one_hot", ((5, 3),),
+         lambda z: dp.functional.cross_entropy(z, np.eye(3)[_Y_INDEX]),
+         lambda z: _F().cross_entropy(z, _torch().tensor(np.eye(3)[_Y_INDEX]))),
+    Case("binary_cross_entropy_with_logits", ((5,),),
+         lambda z: dp.functional.binary_cross_entropy_with_logits(z, _Y_BINARY),
+         lambda z: _F().binary_cross_entropy_with_logits(z, _torch().tensor(_Y_BINARY))),
+    Case("mse_loss_eq20", ((5, 3),), lambda y_hat: dp.functional.mse_loss(y_hat, _Y_REAL),
+         lambda y_hat: ((y_hat - _torch().tensor(_Y_REAL)) ** 2).sum() / 5),
 ]

@@ -56,7 +56,7 @@ def test_as_matrix_reports_nan_and_inf_rows():
 
 
 def test_as_matrix_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     df = pd.DataFrame({"age": [30, 40], "bmi": [22.5, 31.0], "smoker": [True, False],
                        "dose": pd.array([1, 2], dtype="Int64")})
     X, names = as_matrix(df)
@@ -126,7 +126,7 @@ def test_standardizer_dict_round_trip_is_exact_and_json():
 
 
 def test_standardizer_feature_names_from_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, 0.0, 1.0]})
     s = Standardizer().fit(df)
     assert s.feature_names_ == ["a", "b"]
@@ -279,7 +279,7 @@ def test_split_is_seeded_and_unstratified_for_regression():
 
 
 def test_split_keeps_pandas_types():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     df = pd.DataFrame({"x": range(12)})
     y = pd.Series([0, 1] * 6)
     X_train, X_test, y_train, y_test = train_test_split(df, y, test_size=1 / 3)

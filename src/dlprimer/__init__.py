@@ -14,6 +14,7 @@ array([[0., 0.],
 from dlprimer import data, datasets, nn, notation, optim
 from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.gradcheck import GradcheckError, gradcheck
+from dlprimer.io import ModelFileError, load, save
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
 from dlprimer.tensor import (
     Tensor,
@@ -36,6 +37,9 @@ __all__ = [
     "DivergenceError",
     "EarlyStopping",
     "FeedForward",
+    "ModelFileError",
+    "load",
+    "save",
     "History",
     "SigmoidModel",
     "SoftmaxModel",

@@ -368,7 +368,8 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
                 step += 1
                 total += value * (len(Xb) if idx is not None else n)
             epoch_loss = total / n
-            logs = _epoch_logs(model, X, target, loss, l2, val, epoch_loss, history)
+            with np.errstate(all="ignore"):  # a diverging θ is reported by the next step
+                logs = _epoch_logs(model, X, target, loss, l2, val, epoch_loss, history)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
                 bar.update(1)
