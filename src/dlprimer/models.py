@@ -116,6 +116,23 @@ class Model(Module):
             index = np.argmax(y_hat, axis=-1)  # eq. (6)
         return self.classes_[index] if self.classes_ is not None else index
 
+    def explain(self, x=None):
+        """The model in the primer's notation with its dimensions and d; with one input row
+        ``x`` (raw, as for ``predict``), every step of the forward pass with numbers.
+
+        Returns an Explanation: ``str()`` is plain text; Jupyter shows its LaTeX or HTML.
+        """
+        from dlprimer.explain import explain
+
+        return explain(self, x)
+
+    def summary(self, X, y):
+        """Statistical inference for Models I and II: per coefficient the estimate, its
+        standard error, z, p-value and 95% confidence interval (odds ratios for Model I)."""
+        from dlprimer.inference import summary
+
+        return summary(self, X, y)
+
 
 class SigmoidModel(Model):
     """Model I, the sigmoid (logistic) model: ŷ = σ_Sig(b₀ + wᵀx), eqs. (1)-(2).
