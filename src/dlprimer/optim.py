@@ -149,20 +149,22 @@ class Adam(Optimizer):
             self._scratch[k] = np.empty_like(theta)
         m, v, tmp = self._m[k], self._v[k], self._scratch[k]
         b1, b2 = self.beta1, self.beta2
+        # m ← β₁ m + (1 - β₁) g  and  v ← β₂ v + (1 - β₂) g², in place
         m *= b1
-        m += (1 - b1) * g
+        np.multiply(g, 1 - b1, out=tmp)
+        m += tmp
         v *= b2
         np.multiply(g, g, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        m_hat_scale = 1 / (1 - b1**self.t)
-        v_hat_scale = 1 / (1 - b2**self.t)
-        # θ -= α m̂ / (√v̂ + ε), computed in place in tmp
-        np.multiply(v, v_hat_scale, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        tmp += self.eps
+        # α m̂ / (√v̂ + ε) = [α √(1-β₂ᵗ) / (1-β₁ᵗ)] · m / (√v + ε √(1-β₂ᵗ)): the bias
+        # corrections fold into two scalars, saving two passes over θ.
+        root = np.sqrt(1 - b2**self.t)
+        step = self.lr * root / (1 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps * root
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr * m_hat_scale
+        tmp *= step
         theta -= tmp
 
 

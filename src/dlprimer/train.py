@@ -115,17 +115,23 @@ def data_loss(model: Model, X, y, loss: str, l2: float = 0.0) -> Tensor:
     Cross-entropy is taken from the logits (fused with σ or softmax); the L2 penalty
     covers weights, not biases.
     """
+    return _loss_and_output(model, X, y, loss, l2)[0]
+
+
+def _loss_and_output(model: Model, X, y, loss: str, l2: float = 0.0):
+    """(C(θ), the model's raw output): logits for cross-entropy, ŷ for MSE."""
     if loss == "cross_entropy":
-        z = model.logits(X)
-        C = cross_entropy(z, y) if model.output == "softmax" else \
-            binary_cross_entropy_with_logits(z, y)
+        out = model.logits(X)
+        C = cross_entropy(out, y) if model.output == "softmax" else \
+            binary_cross_entropy_with_logits(out, y)
     else:
-        C = mse_loss(model(X), y)
+        out = model(X)
+        C = mse_loss(out, y)
     if l2:
         for name, p in model.named_parameters():
             if not name.rsplit(".", 1)[-1].startswith("b"):
                 C = C + (0.5 * l2) * (p * p).sum()
-    return C
+    return C, out.data
 
 
 def _targets(model: Model, y, loss: str):
@@ -172,18 +178,32 @@ def _scalar_models():
     return (SigmoidModel,)
 
 
-def _metric(model: Model, X, target) -> float:
-    """Accuracy for classifiers, R² for regression, on prepared arrays."""
-    with no_grad():
-        y_hat = model(X).data
+def _score(model: Model, out: np.ndarray, target: np.ndarray, from_logits: bool):
+    """(number correct, or sums for R²) of one batch, from the output already computed."""
     if model.output == "identity":
-        resid = ((target - y_hat) ** 2).sum()
-        total = ((target - target.mean(axis=0)) ** 2).sum()
-        return float(1 - resid / total) if total > 0 else float("nan")
+        return np.array([((target - out) ** 2).sum(), target.sum(), (target**2).sum(),
+                         target.size])
     if model.output == "softmax":
         truth = target if target.ndim == 1 else target.argmax(axis=1)
-        return float(np.mean(y_hat.argmax(axis=1) == truth))
-    return float(np.mean((y_hat > 0.5) == (target > 0.5)))
+        return np.array([np.count_nonzero(out.argmax(axis=1) == truth), len(out)])
+    threshold = 0.0 if from_logits else 0.5  # σ(z) > 0.5 exactly when z > 0
+    return np.array([np.count_nonzero((out > threshold) == (target > 0.5)), len(out)])
+
+
+def _metric_value(model: Model, totals: np.ndarray) -> float:
+    """Accuracy for classifiers; R² = 1 - SSE / Σ(y - ȳ)² for regression."""
+    if model.output != "identity":
+        return float(totals[0] / totals[1])
+    sse, total, total_sq, count = totals
+    spread = total_sq - total * total / count
+    return float(1 - sse / spread) if spread > 0 else float("nan")
+
+
+def _metric(model: Model, X, target, loss: str) -> float:
+    """The metric on whole arrays (validation rows, full batches)."""
+    with no_grad():
+        out = model.logits(X).data if loss == "cross_entropy" else model(X).data
+    return _metric_value(model, _score(model, out, target, loss == "cross_entropy"))
 
 
 def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None = None,
@@ -322,14 +342,14 @@ def _encode_like(model, y_val, classes, loss):
     return target if isinstance(model, _scalar_models()) else target[:, None]
 
 
-def _epoch_logs(model, X, target, loss, l2, val, epoch_loss, history) -> dict:
+def _epoch_logs(model, loss, val, epoch_loss, epoch_metric, history) -> dict:
     history.loss.append(epoch_loss)
-    history.metric.append(_metric(model, X, target))
+    history.metric.append(epoch_metric)
     logs = {"loss": epoch_loss, history.metric_name: history.metric[-1]}
     if val is not None:
         with no_grad():
             history.val_loss.append(float(data_loss(model, val[0], val[1], loss).data))
-        history.val_metric.append(_metric(model, *val))
+        history.val_metric.append(_metric(model, *val, loss))
         logs["val_loss"] = history.val_loss[-1]
         logs["val_" + history.metric_name] = history.val_metric[-1]
     return logs
@@ -347,12 +367,12 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
     step = 0
     try:
         for epoch in range(1, epochs + 1):
-            total, grad_sq = 0.0, 0.0
+            total, grad_sq, scores = 0.0, 0.0, 0
             batches = [None] if full_batch else _data.batches(n, batch_size, rng)
             for idx in batches:
                 Xb, yb = (X, target) if idx is None else (X[idx], target[idx])
                 with np.errstate(all="ignore"):  # NaN/inf are caught just below
-                    C = data_loss(model, Xb, yb, loss, l2)
+                    C, out = _loss_and_output(model, Xb, yb, loss, l2)
                     value = float(C.data)
                     if not math.isfinite(value):
                         _diverged(model, params, last_finite, optimizer, value, epoch, step)
@@ -366,10 +386,14 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
                                       if p.grad is not None)
                     optimizer.step()
                 step += 1
-                total += value * (len(Xb) if idx is not None else n)
+                total += value * len(Xb)
+                scores = scores + _score(model, out, yb, loss == "cross_entropy")
+            # NOTE: like Keras, the training loss and metric of an epoch are averages over
+            # its batches (θ moves during the epoch); this avoids a second pass over X.
             epoch_loss = total / n
             with np.errstate(all="ignore"):  # a diverging θ is reported by the next step
-                logs = _epoch_logs(model, X, target, loss, l2, val, epoch_loss, history)
+                logs = _epoch_logs(model, loss, val, epoch_loss,
+                                   _metric_value(model, scores), history)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
                 bar.update(1)
@@ -419,7 +443,7 @@ def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val):
         model.set_theta(theta.astype(dtype))
         with no_grad():
             value = float(data_loss(model, X, target, loss, l2).data)
-        _epoch_logs(model, X, target, loss, l2, val, value, history)
+        _epoch_logs(model, loss, val, value, _metric(model, X, target, loss), history)
 
     result = optimizer.minimize(loss_and_grad, model.theta(), max_iter=epochs, callback=record)
     model.set_theta(result.x.astype(dtype))

@@ -1,0 +1,163 @@
+"""One epoch of a 784-256-128-10 MLP on 60,000 x 784 float32 (synthetic, seeded), batch 128.
+
+Three sides, each in a fresh process per repetition (so peak memory is measured too),
+alternating A B C A B C ...:
+  dlprimer  dp.fit(FeedForward, optimizer=SGD or Adam, epochs=1, batch_size=128)
+  pytorch   nn.Sequential + torch.optim, the same shuffled batches
+  numpy     a hand-written numpy forward/backward/update: the floor for any numpy library
+
+Prints median seconds per epoch, achieved GFLOP/s, peak RSS, and the ratios.
+
+    .venv/bin/python benchmarks/bench_mlp_epoch.py [--threads 2] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+N, SIZES, BATCH = 60_000, [784, 256, 128, 10], 128
+FLOPS = 6 * N * sum(m * n for m, n in zip(SIZES[:-1], SIZES[1:], strict=True))
+
+
+def make_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, SIZES[-1], size=N)
+    return X, y
+
+
+def run_dlprimer(optimizer: str) -> float:
+    import dlprimer as dp
+
+    X, y = make_data()
+    net = dp.FeedForward(SIZES, activation="relu", output="softmax", seed=0)
+    opt = dp.optim.SGD(lr=0.01, momentum=0.9) if optimizer == "sgd" else dp.optim.Adam(1e-3)
+    start = time.perf_counter()
+    dp.fit(net, X, y, optimizer=opt, epochs=1, batch_size=BATCH, progress=False)
+    return time.perf_counter() - start
+
+
+def run_pytorch(optimizer: str) -> float:
+    import torch
+
+    X, y = make_data()
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                              torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 10))
+    opt = (torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9) if optimizer == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=1e-3))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+    start = time.perf_counter()
+    order = np.random.default_rng(0).permutation(N)
+    for s in range(0, N, BATCH):
+        idx = torch.from_numpy(order[s:s + BATCH])
+        opt.zero_grad(set_to_none=True)
+        loss_fn(net(tX[idx]), ty[idx]).backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def run_numpy(optimizer: str) -> float:
+    """Hand-written forward, backward and update: what any numpy library can at best do."""
+    X, y = make_data()
+    rng = np.random.default_rng(0)
+    Ws = [(rng.standard_normal((n, m)) * np.sqrt(2 / m)).astype(np.float32)
+          for m, n in zip(SIZES[:-1], SIZES[1:], strict=True)]
+    bs = [np.zeros(n, np.float32) for n in SIZES[1:]]
+    params = Ws + bs
+    state = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+    start = time.perf_counter()
+    order = np.random.default_rng(0).permutation(N)
+    t = 0
+    for s in range(0, N, BATCH):
+        idx = order[s:s + BATCH]
+        a0, yb = X[idx], y[idx]
+        z1 = a0 @ Ws[0].T + bs[0]
+        a1 = np.maximum(z1, 0)
+        z2 = a1 @ Ws[1].T + bs[1]
+        a2 = np.maximum(z2, 0)
+        z3 = a2 @ Ws[2].T + bs[2]
+        e = np.exp(z3 - z3.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        p[np.arange(len(yb)), yb] -= 1
+        g3 = p / len(yb)
+        g2 = (g3 @ Ws[2]) * (z2 > 0)
+        g1 = (g2 @ Ws[1]) * (z1 > 0)
+        grads = [g1.T @ a0, g2.T @ a1, g3.T @ a2, g1.sum(0), g2.sum(0), g3.sum(0)]
+        t += 1
+        for p_, g, (m, v) in zip(params, grads, state, strict=True):
+            if optimizer == "sgd":
+                m *= 0.9
+                m += g
+                p_ -= 0.01 * m
+            else:
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                step = 1e-3 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+                p_ -= step * m / (np.sqrt(v) + 1e-8 * np.sqrt(1 - 0.999**t))
+    return time.perf_counter() - start
+
+
+def child(side: str, optimizer: str, threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    if side == "pytorch":
+        import torch
+
+        torch.set_num_threads(threads)
+    seconds = {"dlprimer": run_dlprimer, "pytorch": run_pytorch, "numpy": run_numpy}[side](
+        optimizer)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB on Linux
+    print(json.dumps({"seconds": seconds, "rss_mib": rss}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--optimizers", default="sgd,adam")
+    parser.add_argument("--child", nargs=2, metavar=("SIDE", "OPTIMIZER"))
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.threads)
+        return
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import report_environment
+
+    report_environment(args.threads)
+    sides = ["dlprimer", "pytorch", "numpy"]
+    for optimizer in args.optimizers.split(","):
+        results: dict[str, list[dict]] = {s: [] for s in sides}
+        for _ in range(args.repeats):
+            for side in sides:
+                out = subprocess.run([sys.executable, __file__, "--threads", str(args.threads),
+                                      "--child", side, optimizer], capture_output=True,
+                                     text=True, check=True)
+                results[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        med = {s: statistics.median(r["seconds"] for r in results[s]) for s in sides}
+        rss = {s: statistics.median(r["rss_mib"] for r in results[s]) for s in sides}
+        print(f"\nMLP epoch, {optimizer}, {args.threads} thread(s), {args.repeats} repeats")
+        for s in sides:
+            print(f"  {s:9s} {med[s]:6.2f} s  {FLOPS / med[s] / 1e9:6.1f} GFLOP/s  "
+                  f"peak RSS {rss[s]:6.0f} MiB")
+        print(f"  ratio dlprimer/pytorch {med['dlprimer'] / med['pytorch']:.2f}   "
+              f"dlprimer/numpy {med['dlprimer'] / med['numpy']:.2f}   "
+              f"RSS dlprimer/pytorch {rss['dlprimer'] / rss['pytorch']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
