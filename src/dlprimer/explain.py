@@ -244,6 +244,10 @@ def explain(model, x=None, digits: int = 4) -> Explanation:
 # --------------------------------------------------------------------------- shared steps
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _f64(parameter) -> np.ndarray:
     return np.asarray(parameter.data, dtype=np.float64)
 
@@ -393,7 +397,7 @@ def _decide(model, y_hat, digits: int, out: Explanation) -> None:
 @register(SigmoidModel)
 def _explain_sigmoid(model: SigmoidModel, x, digits: int) -> Explanation:
     p = model.n_features
-    out = Explanation(f"Model I, the sigmoid model, eqs. (1)-(3): p = {p} features")
+    out = Explanation(f"Model I, the sigmoid model, eqs. (1)-(3): p = {_count(p, 'feature')}")
     out.values.update(d=p + 1, p=p)
     out.add("model, eq. (1)", E("ŷ = σ_Sig(b₀ + wᵀx),  σ_Sig(z) = 1/(1 + e^{−z})",
                                 r"\hat{y} = \sigma_{\text{Sig}}(b_0 + w^\top x),\quad "
@@ -422,8 +426,8 @@ def _explain_sigmoid(model: SigmoidModel, x, digits: int) -> Explanation:
 @register(SoftmaxModel)
 def _explain_softmax(model: SoftmaxModel, x, digits: int) -> Explanation:
     p, K = model.n_features, model.n_outputs
-    out = Explanation(f"Model II, the softmax model, eqs. (4)-(6): p = {p} features, "
-                      f"K = {K} classes")
+    out = Explanation(f"Model II, the softmax model, eqs. (4)-(6): p = {_count(p, 'feature')}, "
+                      f"K = {_count(K, 'class', 'classes')}")
     out.values.update(d=K + K * p, p=p, K=K)
     out.add("model, eq. (4)", E("ŷ = S_Softmax(b + W x),  S_Softmax(z) = (e^{z₁}, …, e^{z_K})"
                                 " / Σₖ e^{z_k}",
