@@ -26,7 +26,7 @@ An ``E`` is a piece of an equation as (text, LaTeX); pieces concatenate with ``+
 >>> m.b0.data[...] = 0.5; m.w.data[:] = [1.0, -2.0]
 >>> e = explain(m, [2.0, 1.0])
 >>> print(e)
-Model I, the sigmoid model, eqs. (1)-(3): p = 2 features
+Model I, the sigmoid model, eqs. (1)-(3), p = 2
   model, eq. (1)        ŷ = σ_Sig(b₀ + wᵀx),  σ_Sig(z) = 1/(1 + e^{−z})
   dimensions            x ∈ ℝ^2,  w ∈ ℝ^2,  b₀ ∈ ℝ
   parameters            d = p + 1 = 2 + 1 = 3
@@ -244,10 +244,6 @@ def explain(model, x=None, digits: int = 4) -> Explanation:
 # --------------------------------------------------------------------------- shared steps
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
 def _f64(parameter) -> np.ndarray:
     return np.asarray(parameter.data, dtype=np.float64)
 
@@ -356,8 +352,8 @@ def _decision_rule(model, out: Explanation) -> None:
     elif model.output == "softmax":
         K = model.n_outputs
         out.add("decision, eq. (6)",
-                E("Ŷ = argmax_k ŷ_k;  k = 1, …, ", r"\hat{\mathcal{Y}} = \operatorname"
-                  r"{argmax}_k \hat{y}_k;\ k = 1, \ldots, ") + f"{K}"
+                E("Ŷ = argmax_k ŷ_k;  k = ", r"\hat{\mathcal{Y}} = \operatorname{argmax}_k "
+                  r"\hat{y}_k;\ k = ") + join(DOTS if k is None else str(k + 1) for k in _shown(K))
                 + E(" → classes ", r" \to \text{classes } ")
                 + join(DOTS if k is None else _label(model, k)[1] for k in _shown(K)))
     else:
@@ -397,7 +393,7 @@ def _decide(model, y_hat, digits: int, out: Explanation) -> None:
 @register(SigmoidModel)
 def _explain_sigmoid(model: SigmoidModel, x, digits: int) -> Explanation:
     p = model.n_features
-    out = Explanation(f"Model I, the sigmoid model, eqs. (1)-(3): p = {_count(p, 'feature')}")
+    out = Explanation(f"Model I, the sigmoid model, eqs. (1)-(3), p = {p}")
     out.values.update(d=p + 1, p=p)
     out.add("model, eq. (1)", E("ŷ = σ_Sig(b₀ + wᵀx),  σ_Sig(z) = 1/(1 + e^{−z})",
                                 r"\hat{y} = \sigma_{\text{Sig}}(b_0 + w^\top x),\quad "
@@ -426,8 +422,7 @@ def _explain_sigmoid(model: SigmoidModel, x, digits: int) -> Explanation:
 @register(SoftmaxModel)
 def _explain_softmax(model: SoftmaxModel, x, digits: int) -> Explanation:
     p, K = model.n_features, model.n_outputs
-    out = Explanation(f"Model II, the softmax model, eqs. (4)-(6): p = {_count(p, 'feature')}, "
-                      f"K = {_count(K, 'class', 'classes')}")
+    out = Explanation(f"Model II, the softmax model, eqs. (4)-(6), p = {p}, K = {K}")
     out.values.update(d=K + K * p, p=p, K=K)
     out.add("model, eq. (4)", E("ŷ = S_Softmax(b + W x),  S_Softmax(z) = (e^{z₁}, …, e^{z_K})"
                                 " / Σₖ e^{z_k}",
@@ -472,7 +467,7 @@ def _explain_feedforward(model: FeedForward, x, digits: int) -> Explanation:
     shapes = list(zip(sizes[1:], sizes[:-1], strict=True))  # (N_ℓ, N_{ℓ-1}), W[ℓ]'s shape
     d = sum(n * m + n for n, m in shapes)
     out = Explanation(f"Model III, a fully connected feedforward network, eqs. (7), (8), "
-                      f"(33)-(36): L = {L} layers, widths {sizes}")
+                      f"(33)-(36), L = {L}, widths {sizes}")
     out.values.update(d=d, p=sizes[0])
     out.add("model, eq. (33)", E("a[ℓ] = S[ℓ](b[ℓ] + W[ℓ] a[ℓ-1]),  ℓ = 1, …, L,  a[0] = x,  "
                                  "ŷ = a[L]",
