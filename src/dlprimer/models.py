@@ -116,7 +116,7 @@ class Model(Module):
             index = np.argmax(y_hat, axis=-1)  # eq. (6)
         return self.classes_[index] if self.classes_ is not None else index
 
-    def explain(self, x=None):
+    def explain(self, x=None, digits: int = 4):
         """The model in the primer's notation with its dimensions and d; with one input row
         ``x`` (raw, as for ``predict``), every step of the forward pass with numbers.
 
@@ -124,7 +124,7 @@ class Model(Module):
         """
         from dlprimer.explain import explain
 
-        return explain(self, x)
+        return explain(self, x, digits)
 
     def summary(self, X, y):
         """Statistical inference for Models I and II: per coefficient the estimate, its
