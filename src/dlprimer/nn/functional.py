@@ -63,9 +63,9 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     channel has its own kernel:
     z[s, o, i, j] = b[o] + Σ_c Σ_{i'} Σ_{j'} x[s, c, i·stride + i', j·stride + j'] W[o, c, i', j'].
 
-    All patches are gathered at once into the matrix X_col (one patch a row, as the data
-    matrix of eq. (9)), so the whole layer is ONE matrix product Z = X_col W_colᵀ + b,
-    the batched form of eq. (8).
+    All patches are gathered at once into the matrix X_col (one vectorized patch a column)
+    and the kernels into W_col (one vectorized kernel a row), so the whole layer is ONE
+    matrix product Z = W_col X_col + b: the z = b + W x of eq. (8) for every patch at once.
 
     Parameters
     ----------
@@ -124,26 +124,29 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
         xp = np.pad(xp, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # (n, C, Hp, Wp)
     # A view, no copy: windows[s, c, i, j] is the kh×kw patch under output pixel (i, j).
     windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    # (n, H_out, W_out, C, kh, kw) -> X_col (n·H_out·W_out, K): the one copy (im2col).
-    X_col = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * H_out * W_out, K)
+    P = n * H_out * W_out  # number of patches
+    # (C, kh, kw, n, H_out, W_out) -> X_col (K, P): one vectorized patch a column. This is
+    # the one copy (im2col); the order keeps numpy's gather reading along rows of x.
+    X_col = windows.transpose(1, 4, 5, 0, 2, 3).reshape(K, P)
     W_col = W.data.reshape(C_out, K)  # (C_out, K): one vectorized kernel a row
-    Z = X_col @ W_col.T  # (n·H_out·W_out, C_out), eq. (38) for every pixel at once
+    Z = W_col @ X_col  # (C_out, P): z = W x of eq. (8), every patch at once (eq. (38))
     if b is not None:
-        Z += b.data
-    # (n, H_out, W_out, C_out) -> (n, C_out, H_out, W_out), a view
-    out = Z.reshape(n, H_out, W_out, C_out).transpose(0, 3, 1, 2)
+        Z += b.data[:, None]
+    out = Z.reshape(C_out, n, H_out, W_out).transpose(1, 0, 2, 3)  # (n, C_out, H_out, W_out)
 
     def backward(g):
-        # G (n·H_out·W_out, C_out): the incoming gradient with pixels as rows.
-        G = g.transpose(0, 2, 3, 1).reshape(n * H_out * W_out, C_out)
+        # G (C_out, P): the incoming gradient, one patch a column. NOTE: contiguous on
+        # purpose; a broadcast g (from .sum()) would otherwise reach BLAS with 0 strides.
+        G = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(C_out, P)
         gW = gb = gx = None
         if W.requires_grad:
-            gW = (G.T @ X_col).reshape(W.shape)  # dL/dW_col = Gᵀ X_col, one product
+            gW = (G @ X_col.T).reshape(W.shape)  # dL/dW_col = G X_colᵀ, one product
         if b is not None and b.requires_grad:
-            gb = G.sum(axis=0)
+            gb = G.sum(axis=1)
         if x.requires_grad:
-            g_col = (G @ W_col).reshape(n, H_out, W_out, C, kh, kw)  # dL/dX_col = G W_col
-            gx = _col2im(g_col, (n, C, Hp, Wp), (sh, sw), dtype)
+            g_col = W_col.T @ G  # (K, P): dL/dX_col = W_colᵀ G
+            gx = _col2im(g_col.reshape(C, kh, kw, n, H_out, W_out), (n, C, Hp, Wp),
+                         (sh, sw), dtype)
             if ph or pw:
                 gx = gx[:, :, ph:ph + H, pw:pw + Wd]
         return (gx, gW) if b is None else (gx, gW, gb)
@@ -155,19 +158,19 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
 def _col2im(g_col: np.ndarray, shape: tuple, stride: tuple[int, int], dtype) -> np.ndarray:
     """Add each patch gradient back onto the pixels it came from (the adjoint of im2col).
 
-    ``g_col`` is (n, H_out, W_out, C, kh, kw). A pixel under several windows receives the
-    sum of their gradients; the loop runs over the kh·kw kernel offsets only.
+    ``g_col`` is (C, kh, kw, n, H_out, W_out); ``shape`` is (n, C, Hp, Wp). A pixel under
+    several windows receives the sum of their gradients; the loop runs over the kh·kw
+    kernel offsets only.
     """
-    n, H_out, W_out, C, kh, kw = g_col.shape
+    C, kh, kw, n, H_out, W_out = g_col.shape
     sh, sw = stride
-    gx = np.zeros(shape, dtype=dtype)  # (n, C, Hp, Wp)
+    # Accumulate in (C, n, Hp, Wp), the order of g_col, so no term needs transposing.
+    gx = np.zeros((C, n) + tuple(shape[2:]), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
             # offset (i, j) of every window lands on rows i, i+sh, ... and cols j, j+sw, ...
-            gx[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw] += (
-                g_col[:, :, :, :, i, j].transpose(0, 3, 1, 2)  # (n, C, H_out, W_out)
-            )
-    return gx
+            gx[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw] += g_col[:, i, j]
+    return gx.transpose(1, 0, 2, 3)  # (n, C, Hp, Wp), a view
 
 
 # ------------------------------------------------------------------------------ pooling
@@ -337,7 +340,9 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
         )
     d = q.shape[-1]
     scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
-    S = (q @ k.swapaxes(-1, -2)) * scale  # (..., T_q, T_k), eq. (40)
+    if scale != 1.0:
+        q = q * scale  # (..., T_q, d): the same S, on the smaller array when T > d
+    S = q @ k.swapaxes(-1, -2)  # (..., T_q, T_k), eq. (40), times scale
     if mask is None:
         alpha = S.softmax(axis=-1)  # (..., T_q, T_k), eq. (41)
     else:
