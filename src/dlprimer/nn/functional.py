@@ -127,7 +127,7 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     P = n * H_out * W_out  # number of patches
     # (C, kh, kw, n, H_out, W_out) -> X_col (K, P): one vectorized patch a column. This is
     # the one copy (im2col); the order keeps numpy's gather reading along rows of x.
-    X_col = windows.transpose(1, 4, 5, 0, 2, 3).reshape(K, P)
+    X_col = windows.transpose(1, 4, 5, 0, 2, 3).reshape(K, P)  # (C·kh·kw, n·H_out·W_out)
     W_col = W.data.reshape(C_out, K)  # (C_out, K): one vectorized kernel a row
     Z = W_col @ X_col  # (C_out, P): z = W x of eq. (8), every patch at once (eq. (38))
     if b is not None:
@@ -137,7 +137,7 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     def backward(g):
         # G (C_out, P): the incoming gradient, one patch a column. NOTE: contiguous on
         # purpose; a broadcast g (from .sum()) would otherwise reach BLAS with 0 strides.
-        G = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(C_out, P)
+        G = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(C_out, P)  # (C_out, P)
         gW = gb = gx = None
         if W.requires_grad:
             gW = (G @ X_col.T).reshape(W.shape)  # dL/dW_col = G X_colᵀ, one product
@@ -145,8 +145,8 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
             gb = G.sum(axis=1)
         if x.requires_grad:
             g_col = W_col.T @ G  # (K, P): dL/dX_col = W_colᵀ G
-            gx = _col2im(g_col.reshape(C, kh, kw, n, H_out, W_out), (n, C, Hp, Wp),
-                         (sh, sw), dtype)
+            g_col = g_col.reshape(C, kh, kw, n, H_out, W_out)  # undo im2col's reshape
+            gx = _col2im(g_col, (n, C, Hp, Wp), (sh, sw), dtype)  # (n, C, Hp, Wp)
             if ph or pw:
                 gx = gx[:, :, ph:ph + H, pw:pw + Wd]
         return (gx, gW) if b is None else (gx, gW, gb)
@@ -275,7 +275,8 @@ def embedding(indices, W) -> Tensor:
 
     def backward(g):
         gW = np.zeros_like(table)
-        np.add.at(gW, idx.ravel(), g.reshape(-1, table.shape[1]))  # repeats add up
+        # one row of g per looked-up token: (number of tokens, dim); repeats add up
+        np.add.at(gW, idx.ravel(), g.reshape(-1, table.shape[1]))
         return (gW,)
 
     return Tensor._make(table[idx], (W,), backward, "embedding")
