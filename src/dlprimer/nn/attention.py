@@ -1,0 +1,164 @@
+"""Attention layers (primer Sec. 10, eqs. (40)-(41)): multi-head attention, layer
+normalization, and a Transformer encoder block.
+
+Sequences are batch-first: X ∈ R^{n × T × d}, n sequences of T token vectors of length d.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlprimer.nn import functional as F
+from dlprimer.nn.dense import Dense
+from dlprimer.nn.init import glorot_uniform
+from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.tensor import Tensor
+
+__all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
+
+
+def _as_tensor(x, like: Tensor) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=like.dtype)
+
+
+class MultiHeadAttention(Module):
+    """h attention heads side by side, each eqs. (40)-(41) on its own projections.
+
+    Q = X_q W_qᵀ + b_q, K = X_k W_kᵀ + b_k, V = X_v W_vᵀ + b_v (each (n, T, d)), split into
+    h heads of d/h columns; each head computes softmax(Q Kᵀ / √(d/h)) V; the heads are
+    joined and mixed by W_o: output = concat(heads) W_oᵀ + b_o.
+
+    Parameters
+    ----------
+    d_model : int
+        d, the length of each token vector.
+    num_heads : int
+        h; must divide d.
+    seed : int or numpy Generator
+        W_* start Glorot uniform, biases at 0.
+    dtype : float32 (default) or float64
+
+    Parameters W_q, W_k, W_v, W_o (d, d) and b_q, b_k, b_v, b_o (d,). To copy from PyTorch's
+    nn.MultiheadAttention: in_proj_weight = [W_q; W_k; W_v] stacked by rows, out_proj = W_o.
+
+    ``layer(query, key=None, value=None, mask=None, return_weights=False)``: key and value
+    default to query (self-attention). ``mask`` (True = may attend) broadcasts to
+    (n, h, T_q, T_k); masks of shape (T_q, T_k) or (n, T_q, T_k) or a ``padding_mask``
+    (n, 1, T_k) apply to every head. Returns the output (n, T_q, d), and with
+    ``return_weights=True`` also the weights (n, h, T_q, T_k).
+
+    >>> mha = MultiHeadAttention(8, 2)
+    >>> mha(np.zeros((3, 5, 8))).shape
+    (3, 5, 8)
+    """
+
+    def __init__(self, d_model: int, num_heads: int, seed=0, dtype=np.float32):
+        if not isinstance(d_model, (int, np.integer)) or d_model < 1:
+            raise ValueError(f"d_model must be a positive integer, got {d_model!r}")
+        if not isinstance(num_heads, (int, np.integer)) or num_heads < 1:
+            raise ValueError(f"num_heads must be a positive integer, got {num_heads!r}")
+        if d_model % num_heads:
+            raise ValueError(
+                f"d_model ({d_model}) must be divisible by num_heads ({num_heads}): each head "
+                f"gets d_model / num_heads columns"
+            )
+        self.d_model, self.num_heads = int(d_model), int(num_heads)
+        rng = as_rng(seed)
+        d = d_model
+        self.W_q = Parameter(glorot_uniform((d, d), d, d, rng, dtype), dtype)
+        self.W_k = Parameter(glorot_uniform((d, d), d, d, rng, dtype), dtype)
+        self.W_v = Parameter(glorot_uniform((d, d), d, d, rng, dtype), dtype)
+        self.W_o = Parameter(glorot_uniform((d, d), d, d, rng, dtype), dtype)
+        self.b_q = Parameter(np.zeros(d), dtype)
+        self.b_k = Parameter(np.zeros(d), dtype)
+        self.b_v = Parameter(np.zeros(d), dtype)
+        self.b_o = Parameter(np.zeros(d), dtype)
+
+    def _heads(self, Z: Tensor) -> Tensor:
+        n, T, d = Z.shape
+        h = self.num_heads
+        Z = Z.reshape(n, T, h, d // h)  # (n, T, h, d/h)
+        return Z.transpose(0, 2, 1, 3)  # (n, h, T, d/h)
+
+    def forward(self, query, key=None, value=None, mask=None, return_weights: bool = False):
+        query = _as_tensor(query, self.W_q)
+        key = query if key is None else _as_tensor(key, self.W_q)
+        value = key if value is None else _as_tensor(value, self.W_q)
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if t.ndim != 3 or t.shape[2] != self.d_model:
+                raise ValueError(f"MultiHeadAttention expects {name} of shape "
+                                 f"(n, T, {self.d_model}), got {t.shape}")
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(f"query {query.shape}, key {key.shape} and value {value.shape} "
+                             "must share n, and key and value must share T")
+        n, T_q, d = query.shape
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.ndim == 3:  # (n, T_q, T_k) or (n, 1, T_k): the same for every head
+                mask = mask[:, None]  # (n, 1, ·, T_k)
+        Q = self._heads(query @ self.W_q.T + self.b_q)  # (n, h, T_q, d/h)
+        K = self._heads(key @ self.W_k.T + self.b_k)  # (n, h, T_k, d/h)
+        V = self._heads(value @ self.W_v.T + self.b_v)  # (n, h, T_k, d/h)
+        heads, weights = F.dot_product_attention(Q, K, V, mask=mask)  # (n, h, T_q, d/h)
+        joined = heads.transpose(0, 2, 1, 3).reshape(n, T_q, d)  # (n, T_q, h·d/h = d)
+        out = joined @ self.W_o.T + self.b_o  # (n, T_q, d)
+        return (out, weights) if return_weights else out
+
+
+class LayerNorm(Module):
+    """Standardize each token vector over its d entries, then scale and shift (learned).
+
+    y = (x - μ) / √(σ² + eps) ⊙ weight + bias; weight starts at 1, bias at 0 (as PyTorch).
+
+    >>> LayerNorm(3)(np.array([[1.0, 2.0, 3.0]])).numpy().round(4)
+    array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
+    """
+
+    def __init__(self, d: int, eps: float = 1e-5, dtype=np.float32):
+        if not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"d must be a positive integer, got {d!r}")
+        self.d, self.eps = int(d), float(eps)
+        self.weight = Parameter(np.ones(d), dtype)
+        self.bias = Parameter(np.zeros(d), dtype)
+
+    def forward(self, x) -> Tensor:
+        x = _as_tensor(x, self.weight)
+        if x.shape[-1:] != (self.d,):
+            raise ValueError(f"LayerNorm({self.d}) expects a last axis of {self.d}, "
+                             f"got shape {x.shape}")
+        return F.layer_norm(x, self.weight, self.bias, self.eps)
+
+
+class TransformerEncoderBlock(Module):
+    """One Transformer encoder block: attention and a feedforward net, each with a
+    residual connection and a layer norm (post-norm, as the 2017 paper and PyTorch's
+    nn.TransformerEncoderLayer with dropout 0):
+
+        A = LayerNorm(X + MultiHeadAttention(X))
+        Y = LayerNorm(A + Dense_2(ReLU(Dense_1(A))))
+
+    Parameters
+    ----------
+    d_model, num_heads : int
+    d_ff : int
+        Width of the hidden layer of the feedforward net.
+    seed : int or numpy Generator
+    dtype : float32 (default) or float64
+
+    >>> block = TransformerEncoderBlock(8, 2, 16)
+    >>> block(np.zeros((3, 5, 8))).shape
+    (3, 5, 8)
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, seed=0, dtype=np.float32):
+        rng = as_rng(seed)
+        self.attention = MultiHeadAttention(d_model, num_heads, seed=rng, dtype=dtype)
+        self.norm1 = LayerNorm(d_model, dtype=dtype)
+        self.ff1 = Dense(d_model, d_ff, init="he", seed=rng, dtype=dtype)
+        self.ff2 = Dense(d_ff, d_model, seed=rng, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, dtype=dtype)
+
+    def forward(self, X, mask=None) -> Tensor:
+        X = _as_tensor(X, self.norm1.weight)
+        A = self.norm1(X + self.attention(X, mask=mask))  # (n, T, d)
+        return self.norm2(A + self.ff2(self.ff1(A).relu()))  # (n, T, d)

@@ -1,0 +1,96 @@
+"""Convolutional layers (primer Sec. 10, eqs. (37)-(39)): Conv2d, pooling, Flatten."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlprimer.nn import functional as F
+from dlprimer.nn.init import he_normal
+from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.tensor import Tensor
+
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+
+
+class Conv2d(Module):
+    """Convolutional layer z = W ⋆ x + b, eqs. (37)-(39), one kernel per output channel.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C_in (1 for a grayscale image, 3 for RGB) and C_out, the number of feature maps.
+    kernel_size : int or (kh, kw)
+    stride, padding : int or pair
+    seed : int or numpy Generator
+        Source of the initial weights (He normal, fan_in = C_in·kh·kw); b starts at 0.
+    dtype : float32 (default) or float64
+
+    W has shape (C_out, C_in, kh, kw) and b shape (C_out,), as PyTorch's nn.Conv2d.
+    An activation is applied after the layer (Sec. 10: the result is a feature map).
+
+    >>> layer = Conv2d(1, 4, 3)
+    >>> layer.W.shape, layer.b.shape
+    ((4, 1, 3, 3), (4,))
+    >>> layer(np.zeros((2, 1, 100, 100))).shape      # the primer's 100×100 → 98×98
+    (2, 4, 98, 98)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 seed=0, dtype=np.float32):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        kh, kw = F._pair(kernel_size, "kernel_size")
+        if kh < 1 or kw < 1:
+            raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = (kh, kw)
+        self.stride, self.padding = stride, padding
+        rng = as_rng(seed)
+        shape = (out_channels, in_channels, kh, kw)
+        self.W = Parameter(he_normal(shape, in_channels * kh * kw, rng, dtype), dtype)
+        self.b = Parameter(np.zeros(out_channels), dtype)
+
+    def forward(self, x) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
+        return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
+
+
+class MaxPool2d(Module):
+    """Max over each k×k window (stride k unless given); no parameters.
+
+    >>> MaxPool2d(2)(np.zeros((1, 3, 8, 8))).shape
+    (1, 3, 4, 4)
+    """
+
+    def __init__(self, k, stride=None):
+        self.k, self.stride = k, stride
+
+    def forward(self, x) -> Tensor:
+        return F.max_pool2d(x, self.k, self.stride)
+
+
+class AvgPool2d(Module):
+    """Mean over each k×k window (stride k unless given); no parameters.
+
+    >>> AvgPool2d(2, stride=1)(np.zeros((1, 3, 8, 8))).shape
+    (1, 3, 7, 7)
+    """
+
+    def __init__(self, k, stride=None):
+        self.k, self.stride = k, stride
+
+    def forward(self, x) -> Tensor:
+        return F.avg_pool2d(x, self.k, self.stride)
+
+
+class Flatten(Module):
+    """(n, C, H, W) → (n, C·H·W): vectorize each sample (Sec. 7) for a Dense layer.
+
+    >>> Flatten()(np.zeros((2, 3, 4, 4))).shape
+    (2, 48)
+    """
+
+    def forward(self, x) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return x.reshape(x.shape[0], -1)  # (n, C·H·W), row-major
