@@ -284,9 +284,11 @@ class Tensor:
         """x + y, element-wise with broadcasting."""
         other = self._lift(other)
         x_shape, y_shape = self.shape, other.shape
+        need_x, need_y = self.requires_grad, other.requires_grad
 
         def backward(g):
-            return unbroadcast(g, x_shape), unbroadcast(g, y_shape)
+            return (unbroadcast(g, x_shape) if need_x else None,
+                    unbroadcast(g, y_shape) if need_y else None)
 
         return Tensor._make(self.data + other.data, (self, other), backward, "add")
 
@@ -297,9 +299,11 @@ class Tensor:
         """x - y, element-wise with broadcasting."""
         other = self._lift(other)
         x_shape, y_shape = self.shape, other.shape
+        need_x, need_y = self.requires_grad, other.requires_grad
 
         def backward(g):
-            return unbroadcast(g, x_shape), unbroadcast(-g, y_shape)
+            return (unbroadcast(g, x_shape) if need_x else None,
+                    unbroadcast(-g, y_shape) if need_y else None)
 
         return Tensor._make(self.data - other.data, (self, other), backward, "sub")
 
@@ -310,9 +314,13 @@ class Tensor:
         """Element-wise (Hadamard) product x ⊙ y, Sec. 7; scalar multiplication αu, Sec. 5."""
         other = self._lift(other)
         x, y = self.data, other.data
+        need_x, need_y = self.requires_grad, other.requires_grad
 
         def backward(g):
-            return unbroadcast(g * y, x.shape), unbroadcast(g * x, y.shape)
+            # NOTE: constants (requires_grad=False) get no gradient: skipping them saves a
+            # full-size product and reduction per op.
+            return (unbroadcast(g * y, x.shape) if need_x else None,
+                    unbroadcast(g * x, y.shape) if need_y else None)
 
         return Tensor._make(x * y, (self, other), backward, "mul")
 
@@ -324,10 +332,12 @@ class Tensor:
         other = self._lift(other)
         x, y = self.data, other.data
         out = x / y
+        need_x, need_y = self.requires_grad, other.requires_grad
 
         def backward(g):
             gx = g / y
-            return unbroadcast(gx, x.shape), unbroadcast(-gx * out, y.shape)
+            return (unbroadcast(gx, x.shape) if need_x else None,
+                    unbroadcast(-gx * out, y.shape) if need_y else None)
 
         return Tensor._make(out, (self, other), backward, "div")
 
@@ -393,7 +403,13 @@ class Tensor:
                 f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
             ) from err
 
+        need_a, need_b = self.requires_grad, other.requires_grad
+
         def backward(g):
+            if not (g.flags.c_contiguous or g.flags.f_contiguous):
+                # NOTE: a broadcast view (zero strides, e.g. from sum's backward) would push
+                # numpy off its BLAS path; one copy is far cheaper.
+                g = np.ascontiguousarray(g)
             # Promote 1-D operands to matrices so one rule covers every case.
             a2 = a if a.ndim > 1 else a[None, :]  # (1, n)
             b2 = b if b.ndim > 1 else b[:, None]  # (n, 1)
@@ -405,10 +421,13 @@ class Tensor:
                 g2 = np.expand_dims(g, -1)
             else:
                 g2 = g
-            ga = g2 @ np.swapaxes(b2, -1, -2)  # dC/dA = G Bᵀ
-            gb = np.swapaxes(a2, -1, -2) @ g2  # dC/dB = Aᵀ G
-            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
-            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+            ga = gb = None
+            if need_a:
+                ga = g2 @ np.swapaxes(b2, -1, -2)  # dC/dA = G Bᵀ
+                ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+            if need_b:
+                gb = np.swapaxes(a2, -1, -2) @ g2  # dC/dB = Aᵀ G
+                gb = unbroadcast(gb, b2.shape).reshape(b.shape)
             return ga, gb
 
         return Tensor._make(out, (self, other), backward, "matmul")
