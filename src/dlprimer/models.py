@@ -32,6 +32,13 @@ def _positive_int(name: str, value) -> int:
     return int(value)
 
 
+def _convex_init(shape, fan_in, fan_out, seed, init, dtype) -> np.ndarray:
+    """Starting weights of Models I and II: zeros, or Glorot draws from ``seed``."""
+    if init == "zeros":
+        return np.zeros(shape, dtype=dtype)
+    return initialize(shape, fan_in, fan_out, as_rng(seed), init, dtype)
+
+
 class Model(Module):
     """What every model shares: the output rule, decision rules and the data it was fit on.
 
@@ -137,7 +144,10 @@ class Model(Module):
 class SigmoidModel(Model):
     """Model I, the sigmoid (logistic) model: ŷ = σ_Sig(b₀ + wᵀx), eqs. (1)-(2).
 
-    Parameters b₀ (a scalar, the bias) and w ∈ R^p (the weights); d = p + 1.
+    Parameters b₀ (a scalar, the bias) and w ∈ R^p (the weights); d = p + 1. They start
+    at θ⁽⁰⁾ = 0 (``init="zeros"``): the loss is convex, so every start leads to the same
+    optimum, and zero is the usual choice in statistics; ``init="glorot"`` draws w from
+    ``seed`` instead.
 
     >>> m = SigmoidModel(3)
     >>> m.w.data[:] = [0.5, -1.0, 2.0]; m.b0.data[...] = 0.25
@@ -147,12 +157,11 @@ class SigmoidModel(Model):
 
     output = "sigmoid"
 
-    def __init__(self, p: int, seed=0, dtype=np.float32):
+    def __init__(self, p: int, seed=0, dtype=np.float32, init: str = "zeros"):
         super().__init__()
         p = _positive_int("p (the number of features)", p)
-        rng = as_rng(seed)
         self.b0 = Parameter(np.zeros(()), dtype)
-        self.w = Parameter(initialize((p,), p, 1, rng, "glorot", dtype), dtype)
+        self.w = Parameter(_convex_init((p,), p, 1, seed, init, dtype), dtype)
 
     @property
     def n_features(self) -> int:
@@ -170,7 +179,8 @@ class SigmoidModel(Model):
 class SoftmaxModel(Model):
     """Model II, the softmax (multinomial) model: ŷ = S_Softmax(b + W x), eqs. (4)-(5).
 
-    Parameters b ∈ R^K and W ∈ R^{K×p}; z_i = b_i + Σ_j w_{i,j} x_j.
+    Parameters b ∈ R^K and W ∈ R^{K×p}; z_i = b_i + Σ_j w_{i,j} x_j. Like Model I they
+    start at zero unless ``init="glorot"``.
 
     >>> m = SoftmaxModel(p=3, K=4)
     >>> m.W.shape, m.b.shape, m.num_parameters()    # d = K + K p
@@ -179,13 +189,12 @@ class SoftmaxModel(Model):
 
     output = "softmax"
 
-    def __init__(self, p: int, K: int, seed=0, dtype=np.float32):
+    def __init__(self, p: int, K: int, seed=0, dtype=np.float32, init: str = "zeros"):
         super().__init__()
         p = _positive_int("p (the number of features)", p)
         K = _positive_int("K (the number of classes)", K)
-        rng = as_rng(seed)
         self.b = Parameter(np.zeros(K), dtype)
-        self.W = Parameter(initialize((K, p), p, K, rng, "glorot", dtype), dtype)
+        self.W = Parameter(_convex_init((K, p), p, K, seed, init, dtype), dtype)
 
     @property
     def n_features(self) -> int:

@@ -181,16 +181,23 @@ class LBFGS(Optimizer):
         Most iterations (``epochs`` in ``dp.fit`` caps it too).
     tol : float
         Stop when the projected gradient's largest entry is below ``tol``.
+    ftol : float
+        Or when a step lowers the loss by less than ``ftol`` relative to its size (the
+        default, 64 machine epsilons, is scikit-learn's: no further progress possible).
+    history : int
+        Number of past gradient pairs kept for the curvature estimate.
     """
 
     lr = float("nan")  # not a step size method; kept for messages
 
-    def __init__(self, max_iter: int = 500, tol: float = 1e-8, history: int = 10):
+    def __init__(self, max_iter: int = 500, tol: float = 1e-6,
+                 ftol: float = 64 * np.finfo(float).eps, history: int = 10):
         super().__init__()
         if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
         self.max_iter = int(max_iter)
         self.tol = _check("tol", tol, 0.0)
+        self.ftol = _check("ftol", ftol, 0.0, low_open=False)
         self.history = int(history)
 
     def minimize(self, loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
@@ -202,7 +209,7 @@ class LBFGS(Optimizer):
         return minimize(loss_and_grad, theta0.astype(np.float64), jac=True, method="L-BFGS-B",
                         callback=callback,
                         options={"maxiter": max_iter or self.max_iter, "gtol": self.tol,
-                                 "ftol": 0.0, "maxcor": self.history})
+                                 "ftol": self.ftol, "maxcor": self.history, "maxls": 50})
 
     def step(self) -> None:
         raise TypeError("LBFGS works on the whole loss at once: use dp.fit(..., "

@@ -427,26 +427,34 @@ def _diverged(model, params, last_finite, optimizer, value, epoch, step):
 def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val):
     params = model.parameters()
     dtype = model._dtype
+    last = {}  # the latest evaluation: θ, C(θ), and the score of its output
 
     def loss_and_grad(theta):
         model.set_theta(theta.astype(dtype))
         for p in params:
             p.grad = None
         with np.errstate(all="ignore"):
-            C = data_loss(model, X, target, loss, l2)
+            C, out = _loss_and_output(model, X, target, loss, l2)
             C.backward()
         grad = np.concatenate([(p.grad if p.grad is not None else np.zeros_like(p.data))
                                .ravel() for p in params])
-        return float(C.data), grad.astype(np.float64)
+        value = float(C.data)
+        last.update(theta=theta.copy(), value=value,
+                    score=_score(model, out, target, loss == "cross_entropy"))
+        return value, grad.astype(np.float64)
 
     def record(theta):
-        model.set_theta(theta.astype(dtype))
-        with no_grad():
-            value = float(data_loss(model, X, target, loss, l2).data)
-        _epoch_logs(model, loss, val, value, _metric(model, X, target, loss), history)
+        # NOTE: scipy calls back with the accepted point, which it has just evaluated:
+        # reuse that evaluation instead of another pass over X.
+        if "theta" not in last or not np.array_equal(theta, last["theta"]):
+            loss_and_grad(theta)
+        _epoch_logs(model, loss, val, last["value"], _metric_value(model, last["score"]),
+                    history)
 
     result = optimizer.minimize(loss_and_grad, model.theta(), max_iter=epochs, callback=record)
     model.set_theta(result.x.astype(dtype))
+    for p in params:
+        p.grad = None
     if not np.isfinite(result.fun):
         raise DivergenceError(f"L-BFGS ended with a non-finite loss ({result.fun})")
     history.stop_reason = f"L-BFGS: {result.message} after {result.nit} iterations"
