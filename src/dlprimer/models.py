@@ -91,8 +91,12 @@ class Model(Module):
         return data
 
     @property
-    def _dtype(self):
-        return self.parameters()[0].dtype
+    def _dtype(self) -> np.dtype:
+        """The parameters' dtype (float32 or float64)."""
+        return self._first_parameter().dtype
+
+    def _first_parameter(self) -> Tensor:
+        return self.parameters()[0]
 
     def _prepare(self, X) -> np.ndarray:
         """Raw rows → the model's input: checked, then standardized if fit so."""
@@ -163,6 +167,9 @@ class SigmoidModel(Model):
         self.b0 = Parameter(np.zeros(()), dtype)
         self.w = Parameter(_convex_init((p,), p, 1, seed, init, dtype), dtype)
 
+    def _first_parameter(self) -> Tensor:
+        return self.w
+
     @property
     def n_features(self) -> int:
         return self.w.shape[0]
@@ -195,6 +202,9 @@ class SoftmaxModel(Model):
         K = _positive_int("K (the number of classes)", K)
         self.b = Parameter(np.zeros(K), dtype)
         self.W = Parameter(_convex_init((K, p), p, K, seed, init, dtype), dtype)
+
+    def _first_parameter(self) -> Tensor:
+        return self.W
 
     @property
     def n_features(self) -> int:
@@ -244,6 +254,9 @@ class FeedForward(Model):
                   dtype=dtype)
             for ell, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1)
         ]
+
+    def _first_parameter(self) -> Tensor:
+        return self.layers[0].W
 
     @property
     def n_features(self) -> int:

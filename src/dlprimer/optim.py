@@ -83,8 +83,15 @@ class GradientDescent(Optimizer):
         super().__init__()
         self.lr = _check("lr (the learning rate α)", lr, 0.0)
 
+    def _reset(self):
+        self._scratch: dict[int, np.ndarray] = {}
+
     def _update(self, k, theta, g):
-        theta -= self.lr * g
+        tmp = self._scratch.get(k)
+        if tmp is None:
+            tmp = self._scratch[k] = np.empty_like(theta)
+        np.multiply(g, self.lr, out=tmp)  # in place: no temporary the size of θ per step
+        theta -= tmp
 
 
 class SGD(Optimizer):
@@ -105,10 +112,15 @@ class SGD(Optimizer):
 
     def _reset(self):
         self._velocity: dict[int, np.ndarray] = {}
+        self._scratch: dict[int, np.ndarray] = {}
 
     def _update(self, k, theta, g):
+        if k not in self._scratch:
+            self._scratch[k] = np.empty_like(theta)
+        tmp = self._scratch[k]
         if self.momentum == 0:
-            theta -= self.lr * g
+            np.multiply(g, self.lr, out=tmp)
+            theta -= tmp
             return
         v = self._velocity.get(k)
         if v is None:
@@ -116,10 +128,13 @@ class SGD(Optimizer):
         else:
             v *= self.momentum
             v += g
-        if self.nesterov:
-            theta -= self.lr * (g + self.momentum * v)
-        else:
-            theta -= self.lr * v
+        if self.nesterov:  # θ -= α (g + μ v)
+            np.multiply(v, self.momentum, out=tmp)
+            tmp += g
+            tmp *= self.lr
+        else:  # θ -= α v
+            np.multiply(v, self.lr, out=tmp)
+        theta -= tmp
 
 
 class Adam(Optimizer):

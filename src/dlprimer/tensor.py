@@ -252,24 +252,34 @@ class Tensor:
                 )
 
         grads: dict[int, np.ndarray] = {id(self): seed}
-        owned: set[int] = set()  # grads we allocated and may therefore add into in place
+        # Arrays we may write into: fresh results of a backward rule (no base, not the
+        # incoming g, not returned twice). Anything else may be a view of someone's data.
+        owned: set[int] = set()
         for node in _topological_order(self):
             key = id(node)
             g = grads.pop(key, None)
             if g is None:
                 continue
             if node._backward is None:  # a leaf: keep the gradient
-                if node.grad is None:
-                    node.grad = np.array(g, dtype=node.data.dtype, copy=True)
-                else:
+                if node.grad is not None:
                     node.grad += g
+                elif key in owned and g.dtype == node.data.dtype and g.shape == node.shape:
+                    node.grad = g  # fresh and ours: adopt it without a copy
+                else:
+                    node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+                owned.discard(key)
                 continue
-            for parent, parent_grad in zip(node._parents, node._backward(g), strict=True):
+            parent_grads = node._backward(g)
+            for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 pkey = id(parent)
                 if pkey not in grads:
                     grads[pkey] = parent_grad
+                    if (parent_grad.base is None and parent_grad is not g
+                            and parent_grad.flags.writeable
+                            and sum(pg is parent_grad for pg in parent_grads) == 1):
+                        owned.add(pkey)
                 elif pkey in owned:
                     grads[pkey] += parent_grad
                 else:

@@ -27,6 +27,7 @@ from dlprimer.tensor import Tensor, no_grad
 __all__ = ["fit", "History", "Callback", "EarlyStopping", "DivergenceError", "data_loss"]
 
 LOSSES = ("cross_entropy", "mse")
+CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
 
 
 class DivergenceError(FloatingPointError):
@@ -362,6 +363,11 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
     n = len(X)
     full_batch = batch_size is None or batch_size >= n
     last_finite = [p.data.copy() for p in params]
+    checkpoint_step = 0
+    # NOTE: copying θ every step would cost several percent of a small model's step; a
+    # checkpoint every CHECKPOINT_EVERY mini-batch steps (every step in full batch) bounds
+    # what a divergence can lose.
+    every = 1 if full_batch else CHECKPOINT_EVERY
     bar = _progress_bar(epochs, progress)
     history.stop_reason = f"reached the maximum of {epochs} epochs"
     step = 0
@@ -375,9 +381,12 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
                     C, out = _loss_and_output(model, Xb, yb, loss, l2)
                     value = float(C.data)
                     if not math.isfinite(value):
-                        _diverged(model, params, last_finite, optimizer, value, epoch, step)
-                    for p, keep in zip(params, last_finite, strict=True):
-                        np.copyto(keep, p.data)  # θ at which the loss was finite
+                        _diverged(params, last_finite, checkpoint_step, optimizer, value,
+                                  epoch, step)
+                    if step % every == 0:  # θ at which the loss is finite
+                        for p, keep in zip(params, last_finite, strict=True):
+                            np.copyto(keep, p.data)
+                        checkpoint_step = step
                     for p in params:
                         p.grad = None
                     C.backward()
@@ -411,7 +420,7 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
             bar.close()
 
 
-def _diverged(model, params, last_finite, optimizer, value, epoch, step):
+def _diverged(params, last_finite, checkpoint_step, optimizer, value, epoch, step):
     for p, keep in zip(params, last_finite, strict=True):
         p.data[...] = keep
         p.grad = None
@@ -419,8 +428,8 @@ def _diverged(model, params, last_finite, optimizer, value, epoch, step):
     raise DivergenceError(
         f"the loss became {value} at epoch {epoch} (step {step + 1}) with learning rate "
         f"α = {lr:g}: the steps are too large. Lower the learning rate (try α = {lr / 10:g}) "
-        "or standardize the inputs (standardize=True). The model keeps its last parameters "
-        "with a finite loss."
+        "or standardize the inputs (standardize=True). The model keeps the parameters of "
+        f"step {checkpoint_step + 1}, the last checkpoint with a finite loss."
     )
 
 
