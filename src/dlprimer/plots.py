@@ -465,7 +465,7 @@ def _model_name(model) -> str:
 # --- Figure 4: gradient descent ---------------------------------------------------------
 
 def _loss_value(loss_fn, theta: np.ndarray) -> float:
-    with no_grad():
+    with no_grad(), np.errstate(over="ignore", invalid="ignore"):
         C = loss_fn(Tensor(theta, dtype=np.float64))
     return float(np.asarray(getattr(C, "data", C)))
 
@@ -476,7 +476,8 @@ def _descend(loss_fn, theta0: np.ndarray, lr: float, steps: int):
     theta = theta0.copy()
     for t in range(steps + 1):
         x = Tensor(theta, requires_grad=True, dtype=np.float64)
-        C = loss_fn(x)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            C = loss_fn(x)
         if not isinstance(C, Tensor) or C.size != 1:
             raise TypeError("loss_fn must map the Tensor θ to a scalar Tensor C(θ), built from "
                             "Tensor operations so that backward() can compute ∇C(θ); got "
@@ -491,7 +492,8 @@ def _descend(loss_fn, theta0: np.ndarray, lr: float, steps: int):
                 f"use a smaller learning rate (try α = {lr / 10:g})")
         if t == steps:
             break
-        C.backward()
+        with np.errstate(over="ignore", invalid="ignore"):
+            C.backward()
         theta = theta - lr * x.grad  # eq. (31): θ⁽ᵗ⁺¹⁾ = θ⁽ᵗ⁾ - α ∇C(θ⁽ᵗ⁾)
         thetas.append(theta.copy())
     return np.array(thetas), np.array(losses)
@@ -552,7 +554,7 @@ def _labelled(t: int, steps: int) -> bool:
 def _curve(loss_fn, thetas, losses, lr, bounds, grid):
     lo, hi = bounds if bounds is not None else _span(thetas)
     axis = np.linspace(lo, hi, grid)
-    curve = np.array([_loss_value(loss_fn, np.asarray(v)) for v in axis])
+    curve = np.ma.masked_invalid([_loss_value(loss_fn, np.asarray(v)) for v in axis])
     fig = _figure(6.0, 4.2)
     ax = fig.subplots()
     ax.plot(axis, curve, color="black", linewidth=1.5, label=r"$C(\theta)$")
@@ -585,6 +587,7 @@ def _surface(loss_fn, thetas, losses, lr, bounds, grid):
     T1, T2 = np.meshgrid(a1, a2)
     C = np.array([_loss_value(loss_fn, np.array([u, v]))
                   for u, v in zip(T1.ravel(), T2.ravel(), strict=True)]).reshape(T1.shape)
+    C = np.ma.masked_invalid(C)  # a landscape may overflow far from the path
     fig = _figure(6.2, 5.0)
     ax = fig.subplots()
     filled = ax.contourf(T1, T2, C, levels=25, cmap="viridis", alpha=0.85)
