@@ -142,3 +142,25 @@ def test_bad_csvs_exit_with_one_clear_line(tmp_path, saved_iris):
 def test_debug_shows_the_traceback(tmp_path):
     result = run("--debug", "fit", "--data", "missing.csv", cwd=tmp_path, check=False)
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_fit_with_report_and_evaluate_with_summary(tmp_path):
+    out = run("fit", "--data", "iris", "--epochs", "30", "--report", "rep", "--quiet",
+              cwd=tmp_path).stdout
+    assert "wrote the report" in out
+    names = {p.name for p in (tmp_path / "rep").iterdir()}
+    assert {"report.html", "loss_curves.png", "confusion_matrix.png",
+            "network_diagram.png"} <= names
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "data:image/png;base64" in html
+    d = load("breast_cancer")
+    cols = [0, 1, 4]  # a well-conditioned, non-separable subset
+    path = write_csv(tmp_path / "bc3.csv", [*(d.feature_names[c] for c in cols), "y"],
+                     [[*map(str, row[cols]), str(label)] for row, label in
+                      zip(d.X, d.y, strict=True)])
+    run("fit", "--data", str(path), "--model", "sigmoid", "--optimizer", "lbfgs",
+        "--out", "m1.safetensors", "--quiet", cwd=tmp_path)
+    result = run("evaluate", "m1.safetensors", "--data", str(path), "--summary", cwd=tmp_path)
+    assert "std err" in result.stdout and "odds ratio" in result.stdout
+    assert "mean radius" in result.stdout
+    assert "Traceback" not in result.stderr

@@ -32,6 +32,18 @@ from dlprimer.train import Callback, DivergenceError, EarlyStopping, History, fi
 
 __version__ = "0.1.0"
 
+_LAZY = ("explain", "inference", "plots", "report", "sklearn")
+
+
+def __getattr__(name: str):
+    """Front-end modules load on first use, so ``import dlprimer`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"dlprimer.{name}")
+    raise AttributeError(f"module 'dlprimer' has no attribute {name!r}")
+
+
 __all__ = [
     "Callback",
     "DivergenceError",

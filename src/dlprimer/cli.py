@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -447,9 +448,16 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one plain line, without Python's file and line."""
+    print(f"dlprimer: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        warnings.showwarning = _show_warning
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, TypeError, FloatingPointError, OSError) as err:

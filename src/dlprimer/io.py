@@ -82,6 +82,7 @@ def save(model: Model, path) -> Path:
     # over the target; rename is atomic on POSIX and Windows file systems.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -92,6 +93,12 @@ def save(model: Model, path) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read_header(path: Path, raw: bytes) -> dict:
