@@ -16,7 +16,7 @@ from dlprimer.tensor import Tensor, _sigmoid, _softmax
 
 __all__ = [
     "sigmoid", "softmax", "log_softmax", "relu", "tanh",
-    "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
+    "affine", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
 ]
 
 
@@ -93,6 +93,39 @@ def tanh(z):
     if isinstance(z, Tensor):
         return z.tanh()
     return np.tanh(_plain(z))
+
+
+# ------------------------------------------------------------------------------ layers
+def affine(X: Tensor, W: Tensor, b: Tensor | None = None) -> Tensor:
+    """The affine map of eq. (8) on a batch: Z = X Wᵀ + b, one sample a row.
+
+    Same result and gradients as ``X @ W.T + b``, in one graph node instead of three.
+    Fused for speed: a small network's step spends a noticeable share of its time on
+    per-node bookkeeping.
+
+    >>> affine(Tensor([[1.0, 2.0]]), Tensor([[1.0, 0.0], [0.0, 3.0]]), Tensor([0.5, 0.0]))
+    Tensor([[1.5, 6. ]], shape=(1, 2), dtype=float32)
+    """
+    x, w = X.data, W.data
+    if w.ndim != 2 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"affine map of inputs {x.shape} with W {w.shape}: W must be "
+                         f"(out, in) with in = {x.shape[-1]}")
+    out = x @ w.T
+    if b is not None:
+        out += b.data
+    need_x, need_w = X.requires_grad, W.requires_grad
+
+    def backward(g):
+        if not (g.flags.c_contiguous or g.flags.f_contiguous):
+            g = np.ascontiguousarray(g)  # keep the products on BLAS
+        g2 = g.reshape(-1, g.shape[-1])  # (n, out), leading axes flattened
+        gX = g @ w if need_x else None  # ∂C/∂X = G W
+        gW = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None  # ∂C/∂W = Gᵀ X
+        gb = g2.sum(axis=0) if b is not None else None  # ∂C/∂b = Σ_rows G
+        return (gX, gW, gb) if b is not None else (gX, gW)
+
+    parents = (X, W, b) if b is not None else (X, W)
+    return Tensor._make(out, parents, backward, "affine")
 
 
 # ------------------------------------------------------------------------------- losses

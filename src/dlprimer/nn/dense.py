@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.functional import affine
 from dlprimer.nn.init import initialize
 from dlprimer.nn.module import Module, Parameter, as_rng
 from dlprimer.tensor import Tensor
@@ -53,4 +54,4 @@ class Dense(Module):
                 f"Dense expects inputs with {self.in_features} features (last axis), got "
                 f"shape {X.shape}"
             )
-        return X @ self.W.T + self.b  # Z = X Wᵀ + b, (n, out)
+        return affine(X, self.W, self.b)  # Z = X Wᵀ + b, (n, out)
