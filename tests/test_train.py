@@ -219,3 +219,29 @@ def test_bad_data_is_explained():
 def test_optimizer_hyperparameters_are_checked(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         getattr(dp.optim, name)(**kwargs)
+
+
+def test_progress_bar_is_silent_when_not_a_terminal(capsys):
+    d = load("iris")
+    h = dp.fit(dp.SoftmaxModel(4, 3), d.X, d.y, epochs=3, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # pytest's streams are not TTYs
+    assert h.epochs == 3
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    d = load("iris")
+    dp.fit(dp.SoftmaxModel(4, 3), d.X, d.y, epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "epoch" in err
+
+
+def test_history_diagnoses_itself():
+    d = load("iris")
+    h = dp.fit(dp.SoftmaxModel(4, 3), d.X, d.y, optimizer=dp.optim.Adam(lr=0.01), epochs=20,
+               standardize=True, validation_split=0.2, progress=False)
+    sentences = h.diagnose()
+    assert any("still falling" in s for s in sentences)

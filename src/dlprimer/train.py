@@ -50,6 +50,13 @@ class History:
     def epochs(self) -> int:
         return len(self.loss)
 
+    def diagnose(self) -> list[str]:
+        """Plain-language convergence diagnostics with their numbers: is the loss still
+        falling, did validation loss rise (overfitting), does the loss oscillate."""
+        from dlprimer.report import diagnose
+
+        return diagnose(self)
+
     def __repr__(self) -> str:
         last = f"loss {self.loss[-1]:.4g}" if self.loss else "no epochs"
         if self.val_loss:
