@@ -505,3 +505,6 @@ def _explain_feedforward(model: FeedForward, x, digits: int) -> Explanation:
     # ŷ as predict_proba gives it: a number for one non-softmax output, else a vector
     _decide(model, float(a[0]) if a.size == 1 and act != "softmax" else a, digits, out)
     return out
+
+
+from dlprimer.explain_sec10 import explain_attention, explain_conv2d  # noqa: E402, F401

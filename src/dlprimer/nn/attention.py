@@ -104,6 +104,16 @@ class MultiHeadAttention(Module):
         out = joined @ self.W_o.T + self.b_o  # (n, T_q, d)
         return (out, weights) if return_weights else out
 
+    def explain(self, X=None, t: int = 0, head: int = 0, digits: int = 4):
+        """The layer in the primer's notation; with a sequence X (T, d) (or a batch: sample
+        0), one head's scores (40), softmax weights (41) and output for query position t,
+        then the layer's output there. Indices are 0-based; the text counts from 1.
+        Self-attention without a mask. See :func:`dlprimer.explain.explain_attention`.
+        """
+        from dlprimer.explain_sec10 import explain_attention_layer
+
+        return explain_attention_layer(self, X, digits, t=t, head=head)
+
 
 class LayerNorm(Module):
     """Standardize each token vector over its d entries, then scale and shift (learned).

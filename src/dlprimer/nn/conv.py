@@ -55,6 +55,16 @@ class Conv2d(Module):
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
         return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
 
+    def explain(self, x=None, channel_out: int = 0, i: int = 0, j: int = 0, digits: int = 4):
+        """The layer in the primer's notation; with one image x (C_in, H, W) (or a batch:
+        sample 0), the entry z_{i,j} of output channel ``channel_out`` as the sum of
+        eqs. (38)-(39) with numbers. Indices are 0-based; the text counts from 1 as the
+        primer does. See :func:`dlprimer.explain.explain_conv2d`.
+        """
+        from dlprimer.explain_sec10 import explain_conv2d_layer
+
+        return explain_conv2d_layer(self, x, digits, channel_out=channel_out, i=i, j=j)
+
 
 class MaxPool2d(Module):
     """Max over each k×k window (stride k unless given); no parameters.
