@@ -51,7 +51,8 @@ import numpy as np
 from dlprimer._checks import as_float_array
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
 
-__all__ = ["E", "Explanation", "explain", "input_row", "layer", "num", "register", "sub", "vec"]
+__all__ = ["E", "Explanation", "explain", "explain_attention", "explain_conv2d", "input_row",
+           "layer", "num", "register", "sub", "vec"]
 
 TAU = 0.5  # the threshold of decision rule (3), as ``Model.predict`` uses by default
 
@@ -220,7 +221,7 @@ def register(model_type: type, fn: Explainer | None = None):
     return decorate if fn is None else decorate(fn)
 
 
-def explain(model, x=None, digits: int = 4) -> Explanation:
+def explain(model, x=None, digits: int = 4, **options) -> Explanation:
     """The model in the primer's notation; with one raw input row x, every step with numbers.
 
     Parameters
@@ -231,12 +232,15 @@ def explain(model, x=None, digits: int = 4) -> Explanation:
         carries a standardizer.
     digits : int
         Significant digits shown (``values`` keep full precision).
+    **options
+        Passed on to the registered explainer (e.g. ``i``, ``j`` for a Conv2d, ``t``,
+        ``head`` for attention).
     """
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or digits < 1:
         raise ValueError(f"digits must be a positive integer, got {digits!r}")
     for cls in type(model).__mro__:
         if cls in _EXPLAINERS:
-            return _EXPLAINERS[cls](model, x, int(digits))
+            return _EXPLAINERS[cls](model, x, int(digits), **options)
     raise TypeError(f"no explanation is registered for {type(model).__name__} (known: "
                     f"{sorted(t.__name__ for t in _EXPLAINERS)}); add one with register()")
 
