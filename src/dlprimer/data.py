@@ -252,6 +252,16 @@ def encode_labels(y) -> tuple[np.ndarray, np.ndarray]:
             f"y contains {int(np.isnan(y).sum())} NaN label(s), first at row "
             f"{int(np.flatnonzero(np.isnan(y))[0])}; drop the unlabelled rows first"
         )
+    if y.dtype.kind in "iub" and y.size:
+        # NOTE: integer labels in a modest range are counted in O(n) instead of sorted.
+        low = int(y.min())
+        span = int(y.max()) - low + 1
+        if span <= max(1024, 4 * y.size):
+            shifted = y.astype(np.int64) - low
+            present = np.bincount(shifted, minlength=span) > 0
+            classes = (np.flatnonzero(present) + low).astype(y.dtype)
+            lookup = np.cumsum(present) - 1  # shifted label -> its rank among classes
+            return lookup[shifted].astype(np.int64), classes
     try:
         classes, indices = np.unique(y, return_inverse=True)
     except TypeError as err:  # e.g. None mixed with strings cannot be sorted

@@ -169,11 +169,14 @@ def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
     x = z.data
     n = x.shape[0] if x.ndim else 1
     # NOTE: log1p(e^{-|z|}) is exact for large |z|, where log(1 + e^{-|z|}) rounds to 0.
-    per_entry = np.maximum(x, 0) - y * x + np.log1p(np.exp(-np.abs(x)))
+    e = np.exp(-np.abs(x))  # ≤ 1: never overflows; reused by the gradient
+    per_entry = np.maximum(x, 0) - y * x + np.log1p(e)
     out = np.asarray(per_entry.sum() / n, dtype=x.dtype)
 
     def backward(g):
-        return (g * (_sigmoid(x) - y) / n,)
+        # σ(z) from the same e^{-|z|}: 1 / (1 + e) for z ≥ 0, e / (1 + e) for z < 0
+        sigma = np.where(x >= 0, 1, e) / (1 + e)
+        return (g * (sigma - y) / n,)
 
     return Tensor._make(out, (z,), backward, "binary_cross_entropy")
 
