@@ -270,15 +270,16 @@ class Tensor:
                 owned.discard(key)
                 continue
             parent_grads = node._backward(g)
+            distinct = len(parent_grads) == 1 or \
+                len({id(pg) for pg in parent_grads}) == len(parent_grads)
             for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 pkey = id(parent)
                 if pkey not in grads:
                     grads[pkey] = parent_grad
-                    if (parent_grad.base is None and parent_grad is not g
-                            and parent_grad.flags.writeable
-                            and sum(pg is parent_grad for pg in parent_grads) == 1):
+                    if (distinct and parent_grad.base is None and parent_grad is not g
+                            and parent_grad.flags.writeable):
                         owned.add(pkey)
                 elif pkey in owned:
                     grads[pkey] += parent_grad
