@@ -79,6 +79,8 @@ class Model(Module):
         """X as a Tensor of this model's dtype, with p columns checked."""
         if isinstance(X, Tensor):
             data = X
+        elif isinstance(X, np.ndarray) and X.dtype == self._dtype:
+            data = Tensor(X)  # the training loop's batches: already checked by fit
         else:
             data = Tensor(as_float_array(X, "X", ndim=(1, 2), dtype=self._dtype))
         if data.ndim not in (1, 2) or data.shape[-1] != self.n_features:

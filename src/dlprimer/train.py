@@ -382,9 +382,9 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
         for epoch in range(1, epochs + 1):
             total, grad_sq, scores = 0.0, 0.0, 0
             batches = [None] if full_batch else _data.batches(n, batch_size, rng)
-            for idx in batches:
-                Xb, yb = (X, target) if idx is None else (X[idx], target[idx])
-                with np.errstate(all="ignore"):  # NaN/inf are caught just below
+            with np.errstate(all="ignore"):  # NaN/inf are caught by the checks below
+                for idx in batches:
+                    Xb, yb = (X, target) if idx is None else (X[idx], target[idx])
                     C, out = _loss_and_output(model, Xb, yb, loss, l2)
                     value = float(C.data)
                     if not math.isfinite(value):
@@ -401,9 +401,9 @@ def _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l
                         grad_sq = sum(float((p.grad * p.grad).sum()) for p in params
                                       if p.grad is not None)
                     optimizer.step()
-                step += 1
-                total += value * len(Xb)
-                scores = scores + _score(model, out, yb, loss == "cross_entropy")
+                    step += 1
+                    total += value * len(Xb)
+                    scores = scores + _score(model, out, yb, loss == "cross_entropy")
             # NOTE: like Keras, the training loss and metric of an epoch are averages over
             # its batches (θ moves during the epoch); this avoids a second pass over X.
             epoch_loss = total / n
