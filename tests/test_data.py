@@ -345,3 +345,13 @@ def test_batches_yield_integer_indices():
 def test_batches_errors_are_raised_at_the_call(n, batch_size, match):
     with pytest.raises(ValueError, match=match):
         batches(n, batch_size)   # no iteration needed: checked eagerly
+
+
+def test_finite_check_handles_sums_that_overflow():
+    from dlprimer._checks import require_finite_rows
+
+    X = np.full((10, 3), 3e38, dtype=np.float32)  # finite entries whose sum overflows
+    require_finite_rows(X)  # no error, no warning (warnings are errors in this suite)
+    X[4, 2] = np.inf
+    with pytest.raises(ValueError, match="first at row"):
+        require_finite_rows(X)
