@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dlprimer.tensor import Tensor, where
+from dlprimer.tensor import Tensor, unbroadcast
 
 __all__ = [
     "conv2d",
@@ -414,23 +414,64 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
             f"and k and v {v.shape} must share T_k (second to last axis)"
         )
     d = q.shape[-1]
-    scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
-    if scale != 1.0:
-        q = q * scale  # (..., T_q, d): the same S, on the smaller array when T > d
-    S = q @ k.swapaxes(-1, -2)  # (..., T_q, T_k), eq. (40), times scale
-    if mask is None:
-        alpha = S.softmax(axis=-1)  # (..., T_q, T_k), eq. (41)
-    else:
-        mask = _check_mask(mask, S.shape)
+    scale = 1.0 / float(np.sqrt(d)) if scale is None else float(scale)
+    # NOTE: one fused primitive instead of the composite (matmul, softmax, matmul), for
+    # speed: it skips the intermediate nodes and their extra passes over the (T_q, T_k)
+    # scores. Inside, the scores are kept transposed, keys on axis -2, because numpy
+    # reduces (max, sum) over a non-last axis several times faster.
+    qs = q.data * scale if scale != 1.0 else q.data  # (..., T_q, d): the same S, smaller array
+    S_T = k.data @ np.swapaxes(qs, -1, -2)  # (..., T_k, T_q) = Sᵀ, eq. (40), times scale
+    scores_shape = S_T.shape[:-2] + (S_T.shape[-1], S_T.shape[-2])  # (..., T_q, T_k)
+    has_key = None
+    if mask is not None:
+        mask_T = np.swapaxes(np.broadcast_to(_check_mask(mask, scores_shape), scores_shape),
+                             -1, -2)  # (..., T_k, T_q)
         # NOTE: a large finite negative instead of -inf: e^{-huge - max} is exactly 0, and a
         # row with every key masked stays finite (uniform) instead of 0/0 = NaN ...
-        very_negative = np.finfo(S.dtype).min / 2
-        alpha = where(mask, S, very_negative).softmax(axis=-1)  # (..., T_q, T_k)
-        # ... and is then zeroed, so a query with nothing to attend to returns 0.
-        has_key = mask.any(axis=-1, keepdims=True)
-        if not has_key.all():
-            alpha = alpha * has_key.astype(S.dtype)
-    return alpha @ v, alpha  # (..., T_q, d_v), (..., T_q, T_k)
+        np.copyto(S_T, np.finfo(S_T.dtype).min / 2, where=~mask_T)
+        has_key = mask_T.any(axis=-2, keepdims=True)  # (..., 1, T_q)
+        has_key = None if has_key.all() else has_key
+    # softmax over the keys, eq. (41), in place on the fresh S_T.
+    # NOTE: softmax(s) = softmax(s - c) for any c; c = max(s) makes every exponent ≤ 0.
+    S_T -= S_T.max(axis=-2, keepdims=True)
+    A_T = np.exp(S_T, out=S_T)  # (..., T_k, T_q) = αᵀ
+    A_T *= 1.0 / A_T.sum(axis=-2, keepdims=True)
+    if has_key is not None:
+        A_T *= has_key  # ... and is then zeroed, so a query with nothing to attend to gets 0.
+    out = np.swapaxes(A_T, -1, -2) @ v.data  # (..., T_q, d_v) = α V
+
+    def scores_backward(dS_T):
+        """dL/dq and dL/dk from dL/dSᵀ, S = scale · q kᵀ."""
+        gq = gk = None
+        if q.requires_grad:
+            gq = np.swapaxes(dS_T, -1, -2) @ k.data  # dS K, (..., T_q, d)
+            gq *= scale
+            gq = unbroadcast(gq, q.shape)
+        if k.requires_grad:
+            gk = unbroadcast(dS_T @ qs, k.shape)  # dSᵀ Q · scale, (..., T_k, d)
+        return gq, gk
+
+    def backward(g):
+        # g = dL/d(output), (..., T_q, d_v). dα = g Vᵀ, so (dα)ᵀ = V gᵀ.
+        gv = unbroadcast(A_T @ g, v.shape) if v.requires_grad else None  # dV = αᵀ g
+        if not (q.requires_grad or k.requires_grad):
+            return None, None, gv
+        dA_T = v.data @ np.swapaxes(g, -1, -2)  # (..., T_k, T_q) = (dα)ᵀ
+        # softmax backward dS = α ⊙ (dα - Σ_j dα_j α_j), and Σ_j dα_tj α_tj = g_t · out_t,
+        # a sum over d_v instead of T_k (the FlashAttention identity).
+        dA_T -= np.sum(g * out, axis=-1)[..., None, :]  # (..., T_k, T_q)
+        dA_T *= A_T  # dSᵀ
+        return (*scores_backward(dA_T), gv)
+
+    def weights_backward(g_alpha):
+        # g_alpha = dL/dα, (..., T_q, T_k); softmax backward as in Tensor.softmax.
+        g_T = np.swapaxes(g_alpha, -1, -2)  # (..., T_k, T_q)
+        dS_T = g_T - (g_T * A_T).sum(axis=-2, keepdims=True)
+        dS_T *= A_T
+        return scores_backward(dS_T)
+
+    alpha = Tensor._make(np.swapaxes(A_T, -1, -2), (q, k), weights_backward, "attention_weights")
+    return Tensor._make(out, (q, k, v), backward, "attention"), alpha  # (..., T_q, d_v), α
 
 
 def _check_mask(mask, scores_shape: tuple[int, ...]) -> np.ndarray:
