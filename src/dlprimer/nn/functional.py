@@ -1,10 +1,10 @@
 """Differentiable ops beyond Model III (primer Sec. 10): convolution, pooling, embedding,
 attention, layer normalization.
 
-Primitives (``conv2d``, the pools, ``embedding``) compute their output and, right beside
-it, their vector-Jacobian product, as in ``dlprimer.tensor``. Composites
-(``dot_product_attention``, ``layer_norm``) are written in Tensor ops and get their
-gradients from the engine.
+Primitives (``conv2d``, the pools, ``embedding``, and ``dot_product_attention``, fused
+for speed) compute their output and, right beside it, their vector-Jacobian product, as
+in ``dlprimer.tensor``. The composite ``layer_norm`` is written in Tensor ops and gets
+its gradient from the engine.
 
 Image tensors are (n, C, H, W): samples, channels, rows, columns (PyTorch's layout).
 """
