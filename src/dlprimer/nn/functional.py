@@ -119,17 +119,13 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     H_out, W_out = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     grid = _ConvGrid(x.data, W.data, (sh, sw), (ph, pw), (H_out, W_out))
     W_col = W.data.transpose(0, 2, 3, 1).reshape(C_out, grid.K)  # (C_out, kh·kw·C)
-    bias = None if b is None else b.data[None, :, None, None]  # (1, C_out, 1, 1)
-
     out = np.empty((n, C_out, H_out, W_out), dtype=grid.dtype)
     for s0, s1 in grid.chunks:
         X_col = grid.im2col(s0, s1)  # (K, m·Hg·Wg): one vectorized patch a column
         Z = W_col @ X_col  # (C_out, m·Hg·Wg): z = W x of eq. (8), every patch at once (38)
-        Z = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out), a view
-        if bias is None:
-            out[s0:s1] = Z
-        else:
-            np.add(Z, bias, out=out[s0:s1])
+        if b is not None:
+            Z += b.data[:, None]
+        out[s0:s1] = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out)
 
     def backward(g):
         need_x, need_W = x.requires_grad, W.requires_grad
@@ -141,7 +137,9 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
                 gW_col += grid.im2col(s0, s1) @ G.T  # dL/dW_colᵀ = X_col Gᵀ
             if need_x:
                 grid.col2im(W_col.T @ G, gx[s0:s1])  # dL/dX_col = W_colᵀ G, summed back
-        gb = g.sum(axis=(0, 2, 3)) if b is not None and b.requires_grad else None
+        gb = None
+        if b is not None and b.requires_grad:  # Σ over samples, then over pixels
+            gb = g.sum(axis=0).reshape(C_out, -1).sum(axis=1)
         if need_W:  # (K, C_out) -> (C_out, kh, kw, C) -> (C_out, C, kh, kw)
             gW_col = gW_col.T.reshape(C_out, kh, kw, C).transpose(0, 3, 1, 2).copy()
         return (gx, gW_col) if b is None else (gx, gW_col, gb)
@@ -160,17 +158,18 @@ class _ConvGrid:
     (tens of MB) would be re-faulted from the OS on every call and read from RAM, and is
     slower than gathering each chunk twice (forward, then again for dL/dW).
 
-    For stride 1 the windows are placed at EVERY pixel of the padded image (grid
-    Hg×Wg = Hp×Wp), not only at the H_out×W_out valid ones. Then, with the image stored
-    as one flat (C, m, Hp, Wp) buffer, the window offset (i, j) is a shift of the whole
-    buffer by i·Wp + j, so im2col and col2im are kh·kw contiguous copies and additions.
+    For stride 1 (and K ≥ C_out, see below) the windows are placed at EVERY pixel of the
+    padded image (grid Hg×Wg = Hp×Wp), not only at the H_out×W_out valid ones. Then,
+    with the image stored as one flat (C, m, Hp, Wp) buffer, the window offset (i, j) is
+    a shift of the whole buffer by i·Wp + j, so im2col and col2im are kh·kw contiguous
+    copies and additions.
     The windows that run off the image compute values that are cropped away (forward),
-    and get a zero gradient (backward), so they add nothing. With other strides, or
-    non-finite x or W (where 0·inf would leak NaN out of those windows), the grid is the
-    valid H_out×W_out positions only.
+    and get a zero gradient (backward), so they add nothing. With other strides, with
+    fewer patch entries K than output channels, or with non-finite x or W (where 0·inf
+    would leak NaN out of those windows), the grid is the valid H_out×W_out positions.
     """
 
-    CHUNK_BYTES = 1 << 20  # X_col of one chunk; about half of a core's L2 cache
+    CHUNK_BYTES = 1 << 20  # X_col and Z of one chunk; about half of a core's L2 cache
 
     def __init__(self, x, W, stride, padding, out_size):
         self.x = x
@@ -181,9 +180,12 @@ class _ConvGrid:
         ph, pw = padding
         self.Hp, self.Wp = self.H + 2 * ph, self.W + 2 * pw
         self.K = self.C * self.kh * self.kw  # length of one vectorized patch
-        self.shifted = stride == (1, 1) and bool(np.isfinite(x.sum()) and np.isfinite(W.sum()))
+        # NOTE: the extra windows cost output-sized work (∝ C_out), the contiguous copies
+        # save input-sized work (∝ K): measured, the shift pays when K ≥ C_out.
+        self.shifted = (stride == (1, 1) and self.K >= C_out
+                        and bool(np.isfinite(x.sum()) and np.isfinite(W.sum())))
         self.Hg, self.Wg = (self.Hp, self.Wp) if self.shifted else out_size
-        per_sample = self.K * self.Hg * self.Wg * self.dtype.itemsize
+        per_sample = (self.K + C_out) * self.Hg * self.Wg * self.dtype.itemsize  # X_col, Z
         m = max(1, self.CHUNK_BYTES // per_sample)
         self.chunks = [(s0, min(s0 + m, self.n)) for s0 in range(0, self.n, m)]
 
