@@ -1,29 +1,45 @@
 """Speed of conv2d and self-attention (forward + backward) against PyTorch on the CPU.
 
-    python benchmarks/bench_conv_attention.py [--repeats 15]
+    .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 21]
+        [--rounds 3]
 
 Both libraries run the same float32 problems in the same process, interleaved (one
 dlprimer run, then one torch run, repeated) after a warm-up, so machine noise hits both
-alike. Prints the median times and the ratio dlprimer / torch (lower is better; 1.0 =
-parity). torch uses 2 threads; numpy uses its BLAS's threads, shown below. Backward
-starts from a fixed dense random gradient, as inside a network (a ``.sum()`` would hand
-both engines a broadcast gradient, which is not what they see in training).
+alike. Each case is timed in ``--rounds`` separate rounds of ``--repeats`` pairs, the
+thread counts taking turns; the median over all runs is printed for each thread count,
+with the ratio dlprimer / torch (lower is better; 1.0 = parity). With more than one
+thread each timed call starts after 0.2 s idle, so neither library's spinning worker
+threads slow the other down. The thread count is set for torch and, through
+threadpoolctl, for numpy's BLAS (numpy's element-wise work is single-threaded). 1-thread
+figures are the steadier ones on a shared machine.
+
+Backward starts from a fixed dense random gradient, as inside a network (a ``.sum()``
+would hand both engines a broadcast gradient, which is not what they see in training).
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from this process's environment
+before numpy loads OpenBLAS (so OpenBLAS picks its kernels for the CPU it detects);
+the values found are printed. Nothing outside this process is changed.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import os
 
-import numpy as np
-import torch
-from threadpoolctl import threadpool_info, threadpool_limits
+# Before numpy is imported: OpenBLAS reads these once, when it is loaded.
+_OPENBLAS_VARS = {name: os.environ.pop(name, None)
+                  for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 
-import dlprimer as dp
-from dlprimer.nn import functional as F
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
-torch.set_num_threads(2)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+import dlprimer as dp  # noqa: E402
+from dlprimer import nn  # noqa: E402
+from dlprimer.nn import functional as F  # noqa: E402
 
 
 def conv_case(n, c_in, size, c_out, k, rng):
@@ -66,53 +82,99 @@ def attention_case(n, T, d, rng):
     return ours, theirs, theirs_fused
 
 
-def timed(fn) -> float:
+def mha_case(n, T, d, heads, rng):
+    X, g = (rng.standard_normal((n, T, d)).astype(np.float32) for _ in range(2))
+    g_t = torch.tensor(g)
+    layer = nn.MultiHeadAttention(d, heads, seed=0)
+    theirs_layer = torch.nn.MultiheadAttention(d, heads, batch_first=True)
+    with torch.no_grad():  # the same weights (see tests/test_nn_attention.py)
+        theirs_layer.in_proj_weight.copy_(torch.tensor(
+            np.concatenate([layer.W_q.data, layer.W_k.data, layer.W_v.data])))
+        theirs_layer.in_proj_bias.zero_()
+        theirs_layer.out_proj.weight.copy_(torch.tensor(layer.W_o.data))
+        theirs_layer.out_proj.bias.zero_()
+
+    def ours():
+        layer.zero_grad()
+        layer(dp.Tensor(X, requires_grad=True)).backward(g)
+
+    def theirs():
+        theirs_layer.zero_grad()
+        x = torch.tensor(X, requires_grad=True)
+        # need_weights=False lets torch use its fused kernel, its fastest path
+        theirs_layer(x, x, x, need_weights=False)[0].backward(g_t)
+
+    return ours, theirs
+
+
+CASES = [
+    ("conv2d (64,1,28,28) -> 32 ch 3x3", lambda rng: conv_case(64, 1, 28, 32, 3, rng)),
+    ("conv2d (64,32,26,26) -> 64 ch 3x3", lambda rng: conv_case(64, 32, 26, 64, 3, rng)),
+    ("attention n=32 T=128 d=64 vs torch manual",
+     lambda rng: attention_case(32, 128, 64, rng)[:2]),
+    ("attention n=32 T=128 d=64 vs torch SDPA",
+     lambda rng: attention_case(32, 128, 64, rng)[::2]),
+    ("MultiHeadAttention n=32 T=128 d=64 h=4", lambda rng: mha_case(32, 128, 64, 4, rng)),
+]
+
+
+def timed(fn, idle: float) -> float:
+    # NOTE: idle first: after a parallel call, OpenBLAS's worker threads spin for about
+    # 2^28 cycles (~0.1 s) and torch's OpenMP workers for a while too before they sleep;
+    # with 2 threads on 2 cores they would steal the CPU from whichever library runs next.
+    time.sleep(idle)
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def compare(name, ours, *theirs, repeats=15, warmup=3):
+def interleaved(ours, theirs, repeats, idle, warmup=3) -> tuple[list[float], list[float]]:
     for _ in range(warmup):
         ours()
-        for fn in theirs:
-            fn()
-    times = [[] for _ in range(1 + len(theirs))]
-    for _ in range(repeats):  # interleaved
-        for slot, fn in enumerate((ours, *theirs)):
-            times[slot].append(timed(fn))
-    medians = [statistics.median(t) * 1e3 for t in times]
-    ratios = "  ".join(f"ratio {medians[0] / m:5.2f}" for m in medians[1:])
-    torch_ms = " / ".join(f"{m:7.2f}" for m in medians[1:])
-    print(f"{name:44s} dlprimer {medians[0]:8.2f} ms  torch {torch_ms} ms  {ratios}")
+        theirs()
+    times = ([], [])
+    for _ in range(repeats):
+        times[0].append(timed(ours, idle))
+        times[1].append(timed(theirs, idle))
+    return times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="threads for torch and for numpy's BLAS (default 2)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="thread counts for torch and numpy's BLAS (default: 1 2)")
+    parser.add_argument("--repeats", type=int, default=21, help="timed pairs per round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per case, thread counts taking turns (default 3)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        run(args)
 
-
-def run(args):
-    rng = np.random.default_rng(0)
-    print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} "
-          "threads)")
+    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
+    for name, value in _OPENBLAS_VARS.items():
+        seen = "unset" if value is None else f"was {value!r}, unset for this process"
+        print(f"  {name}: {seen}")
     for pool in threadpool_info():
         print(f"  {pool['user_api']}: {pool['internal_api']} {pool.get('version')} "
-              f"({pool['num_threads']} threads) {pool['filepath']}")
-    print("forward + backward, float32, median of interleaved runs:")
-    compare("conv2d (64,1,28,28) -> 32 ch 3x3",
-            *conv_case(64, 1, 28, 32, 3, rng), repeats=args.repeats)
-    compare("conv2d (64,32,26,26) -> 64 ch 3x3",
-            *conv_case(64, 32, 26, 64, 3, rng), repeats=args.repeats)
-    ours, manual, fused = attention_case(32, 128, 64, rng)
-    compare("self-attention n=32 T=128 d=64 (torch manual)", ours, manual, repeats=args.repeats)
-    compare("self-attention n=32 T=128 d=64 (torch SDPA)", ours, fused, repeats=args.repeats)
+              f"{pool.get('architecture', '')} {os.path.basename(pool['filepath'])}")
+    print("forward + backward, float32; median ms over interleaved runs; ratio = "
+          "dlprimer / torch")
+    header = "".join(f" | {t} thread{'s' if t > 1 else ' '}: dlprimer    torch  ratio"
+                     for t in args.threads)
+    print(f"{'case':44s}{header}")
+    for name, make in CASES:
+        ours, theirs = make(np.random.default_rng(0))
+        times = {t: ([], []) for t in args.threads}
+        for _ in range(args.rounds):
+            for t in args.threads:
+                torch.set_num_threads(t)
+                with threadpool_limits(limits=t, user_api="blas"):
+                    a, b = interleaved(ours, theirs, args.repeats, idle=0.2 if t > 1 else 0.0)
+                times[t][0].extend(a)
+                times[t][1].extend(b)
+        row = ""
+        for t in args.threads:
+            ms_ours, ms_theirs = (statistics.median(ts) * 1e3 for ts in times[t])
+            row += f" | {' ' * 10}{ms_ours:8.2f} {ms_theirs:8.2f} {ms_ours / ms_theirs:6.2f}"
+        print(f"{name:44s}{row}", flush=True)
 
 
 if __name__ == "__main__":

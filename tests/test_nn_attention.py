@@ -97,6 +97,32 @@ def test_attention_matches_torch(mask, scale):
         np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
 
 
+def test_attention_weights_alone_and_broadcast_keys_match_torch():
+    # The gradient may reach q and k through the returned weights only, and k, v may be
+    # shared by every head (batch axes broadcast, as in @).
+    q, k, v = (rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((6, 4)),
+               rng.standard_normal((3, 6, 2)))
+    ours = [dp.Tensor(a, requires_grad=True) for a in (q, k, v)]
+    theirs = [T(a) for a in (q, k, v)]
+    out, weights = F.dot_product_attention(*ours, mask=F.causal_mask(6)[:5])
+    s_t = (theirs[0] @ theirs[1].transpose(-1, -2) * 0.5).masked_fill(
+        ~torch.tensor(F.causal_mask(6)[:5]), float("-inf"))
+    w_t = s_t.softmax(-1)
+    out_t = w_t @ theirs[2]
+    np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), atol=1e-12)
+    g_w, g_out = rng.standard_normal(weights.shape), rng.standard_normal(out.shape)
+    ((weights * g_w).sum() + (out * g_out).sum()).backward()
+    ((w_t * torch.tensor(g_w)).sum() + (out_t * torch.tensor(g_out)).sum()).backward()
+    for a, a_t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+    q2 = dp.Tensor(q, requires_grad=True)
+    _, weights = F.dot_product_attention(q2, k, v)
+    (weights * g_w).sum().backward()  # only through the weights
+    q2_t = T(q)
+    ((q2_t @ T(k, grad=False).T * 0.5).softmax(-1) * torch.tensor(g_w)).sum().backward()
+    np.testing.assert_allclose(q2.grad, q2_t.grad.numpy(), atol=1e-10)
+
+
 def _copy_mha(ours, theirs):
     with torch.no_grad():
         theirs.in_proj_weight.copy_(torch.tensor(

@@ -89,6 +89,42 @@ def test_conv2d_matches_torch(n, C, H, W, C_out, kernel, stride, padding, bias):
         np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("stride, padding", [(1, 0), (1, (2, 1)), (2, 1)])
+def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, padding):
+    # conv2d runs im2col a few samples at a time; force one sample per chunk, so the
+    # chunks' results must be joined (outputs, gradients of x) and summed (dL/dW).
+    monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)
+    x, Wt, b = (rng.standard_normal((3, 2, 7, 6)), rng.standard_normal((4, 2, 3, 2)),
+                rng.standard_normal(4))
+    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b)]
+    theirs = [T(a) for a in (x, Wt, b)]
+    z = F.conv2d(*ours, stride=stride, padding=padding)
+    z_t = torch.nn.functional.conv2d(*theirs, stride=stride, padding=padding)
+    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)
+    g = rng.standard_normal(z.shape)
+    z.backward(g)
+    z_t.backward(torch.tensor(g))
+    for a, a_t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_conv2d_non_finite_pixel_spreads_like_torch(bad):
+    # For stride 1, conv2d also evaluates windows that run off the image edge and drops
+    # them; a NaN or inf pixel must not leak into dL/dW through those windows.
+    x, Wt = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    x[1, 0, 2, 0] = bad  # left edge: covered by kernel column 0 only
+    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt)]
+    theirs = [T(a) for a in (x, Wt)]
+    z, z_t = F.conv2d(*ours), torch.nn.functional.conv2d(*theirs)
+    g = rng.standard_normal(z.shape)
+    z.backward(g)
+    z_t.backward(torch.tensor(g))
+    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)  # NaN = NaN
+    for a, a_t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+
+
 def test_conv2d_layer_matches_torch_nn_conv2d():
     ours = nn.Conv2d(3, 4, (3, 2), stride=(1, 2), padding=1, seed=1, dtype=np.float64)
     theirs = torch.nn.Conv2d(3, 4, (3, 2), stride=(1, 2), padding=1, dtype=torch.float64)

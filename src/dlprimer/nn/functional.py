@@ -1,10 +1,10 @@
 """Differentiable ops beyond Model III (primer Sec. 10): convolution, pooling, embedding,
 attention, layer normalization.
 
-Primitives (``conv2d``, the pools, ``embedding``) compute their output and, right beside
-it, their vector-Jacobian product, as in ``dlprimer.tensor``. Composites
-(``dot_product_attention``, ``layer_norm``) are written in Tensor ops and get their
-gradients from the engine.
+Primitives (``conv2d``, the pools, ``embedding``, and ``dot_product_attention``, fused
+for speed) compute their output and, right beside it, their vector-Jacobian product, as
+in ``dlprimer.tensor``. The composite ``layer_norm`` is written in Tensor ops and gets
+its gradient from the engine.
 
 Image tensors are (n, C, H, W): samples, channels, rows, columns (PyTorch's layout).
 """
@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dlprimer.tensor import Tensor, where
+from dlprimer.tensor import Tensor, unbroadcast
 
 __all__ = [
     "conv2d",
@@ -63,9 +63,10 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     channel has its own kernel:
     z[s, o, i, j] = b[o] + Σ_c Σ_{i'} Σ_{j'} x[s, c, i·stride + i', j·stride + j'] W[o, c, i', j'].
 
-    All patches are gathered at once into the matrix X_col (one vectorized patch a column)
-    and the kernels into W_col (one vectorized kernel a row), so the whole layer is ONE
-    matrix product Z = W_col X_col + b: the z = b + W x of eq. (8) for every patch at once.
+    The patches are gathered into the matrix X_col (one vectorized patch a column) and the
+    kernels into W_col (one vectorized kernel a row), so the layer is ONE matrix product
+    Z = W_col X_col + b: the z = b + W x of eq. (8) for every patch at once. (For speed it
+    runs on a few samples at a time; see ``_ConvGrid``.)
 
     Parameters
     ----------
@@ -116,61 +117,136 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
         if b.shape != (C_out,):
             raise ValueError(f"conv2d expects b of shape ({C_out},), got shape {b.shape}")
     H_out, W_out = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
-    K = C * kh * kw  # length of one vectorized patch
-    dtype = np.result_type(x.dtype, W.dtype)
-
-    xp = x.data
-    if ph or pw:
-        xp = np.pad(xp, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # (n, C, Hp, Wp)
-    # A view, no copy: windows[s, c, i, j] is the kh×kw patch under output pixel (i, j).
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    P = n * H_out * W_out  # number of patches
-    # (C, kh, kw, n, H_out, W_out) -> X_col (K, P): one vectorized patch a column. This is
-    # the one copy (im2col); the order keeps numpy's gather reading along rows of x.
-    X_col = windows.transpose(1, 4, 5, 0, 2, 3).reshape(K, P)  # (C·kh·kw, n·H_out·W_out)
-    W_col = W.data.reshape(C_out, K)  # (C_out, K): one vectorized kernel a row
-    Z = W_col @ X_col  # (C_out, P): z = W x of eq. (8), every patch at once (eq. (38))
-    if b is not None:
-        Z += b.data[:, None]
-    out = Z.reshape(C_out, n, H_out, W_out).transpose(1, 0, 2, 3)  # (n, C_out, H_out, W_out)
+    grid = _ConvGrid(x.data, W.data, (sh, sw), (ph, pw), (H_out, W_out))
+    W_col = W.data.transpose(0, 2, 3, 1).reshape(C_out, grid.K)  # (C_out, kh·kw·C)
+    out = np.empty((n, C_out, H_out, W_out), dtype=grid.dtype)
+    for s0, s1 in grid.chunks:
+        X_col = grid.im2col(s0, s1)  # (K, m·Hg·Wg): one vectorized patch a column
+        Z = W_col @ X_col  # (C_out, m·Hg·Wg): z = W x of eq. (8), every patch at once (38)
+        if b is not None:
+            Z += b.data[:, None]
+        out[s0:s1] = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out)
 
     def backward(g):
-        # G (C_out, P): the incoming gradient, one patch a column. NOTE: contiguous on
-        # purpose; a broadcast g (from .sum()) would otherwise reach BLAS with 0 strides.
-        G = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(C_out, P)  # (C_out, P)
-        gW = gb = gx = None
-        if W.requires_grad:
-            gW = (G @ X_col.T).reshape(W.shape)  # dL/dW_col = G X_colᵀ, one product
-        if b is not None and b.requires_grad:
-            gb = G.sum(axis=1)
-        if x.requires_grad:
-            g_col = W_col.T @ G  # (K, P): dL/dX_col = W_colᵀ G
-            g_col = g_col.reshape(C, kh, kw, n, H_out, W_out)  # undo im2col's reshape
-            gx = _col2im(g_col, (n, C, Hp, Wp), (sh, sw), dtype)  # (n, C, Hp, Wp)
-            if ph or pw:
-                gx = gx[:, :, ph:ph + H, pw:pw + Wd]
-        return (gx, gW) if b is None else (gx, gW, gb)
+        need_x, need_W = x.requires_grad, W.requires_grad
+        gW_col = np.zeros((grid.K, C_out), dtype=grid.dtype) if need_W else None  # (K, C_out)
+        gx = np.empty(x.shape, dtype=grid.dtype) if need_x else None  # (n, C, H, W)
+        for s0, s1 in grid.chunks:
+            G = grid.pad_like_grid(g[s0:s1])  # (C_out, m·Hg·Wg), zero off the outputs
+            if need_W:
+                gW_col += grid.im2col(s0, s1) @ G.T  # dL/dW_colᵀ = X_col Gᵀ
+            if need_x:
+                grid.col2im(W_col.T @ G, gx[s0:s1])  # dL/dX_col = W_colᵀ G, summed back
+        gb = None
+        if b is not None and b.requires_grad:  # Σ over samples, then over pixels
+            gb = g.sum(axis=0).reshape(C_out, -1).sum(axis=1)
+        if need_W:  # (K, C_out) -> (C_out, kh, kw, C) -> (C_out, C, kh, kw)
+            gW_col = gW_col.T.reshape(C_out, kh, kw, C).transpose(0, 3, 1, 2).copy()
+        return (gx, gW_col) if b is None else (gx, gW_col, gb)
 
     parents = (x, W) if b is None else (x, W, b)
     return Tensor._make(out, parents, backward, "conv2d")
 
 
-def _col2im(g_col: np.ndarray, shape: tuple, stride: tuple[int, int], dtype) -> np.ndarray:
-    """Add each patch gradient back onto the pixels it came from (the adjoint of im2col).
+class _ConvGrid:
+    """The bookkeeping of im2col for one conv2d call: chunks of samples, the grid of
+    window positions, and the gather (im2col) and scatter-add (col2im) of each chunk.
 
-    ``g_col`` is (C, kh, kw, n, H_out, W_out); ``shape`` is (n, C, Hp, Wp). A pixel under
-    several windows receives the sum of their gradients; the loop runs over the kh·kw
-    kernel offsets only.
+    The samples are processed a few at a time so that X_col (the im2col matrix) of one
+    chunk fits in the CPU's L2 cache: it is then written, multiplied and dropped while
+    hot, and the next chunk reuses the same memory. NOTE: one X_col for a whole batch
+    (tens of MB) would be re-faulted from the OS on every call and read from RAM, and is
+    slower than gathering each chunk twice (forward, then again for dL/dW).
+
+    For stride 1 (and K ≥ C_out, see below) the windows are placed at EVERY pixel of the
+    padded image (grid Hg×Wg = Hp×Wp), not only at the H_out×W_out valid ones. Then,
+    with the image stored as one flat (C, m, Hp, Wp) buffer, the window offset (i, j) is
+    a shift of the whole buffer by i·Wp + j, so im2col and col2im are kh·kw contiguous
+    copies and additions.
+    The windows that run off the image compute values that are cropped away (forward),
+    and get a zero gradient (backward), so they add nothing. With other strides, with
+    fewer patch entries K than output channels, or with non-finite x or W (where 0·inf
+    would leak NaN out of those windows), the grid is the valid H_out×W_out positions.
     """
-    C, kh, kw, n, H_out, W_out = g_col.shape
-    sh, sw = stride
-    # Accumulate in (C, n, Hp, Wp), the order of g_col, so no term needs transposing.
-    gx = np.zeros((C, n) + tuple(shape[2:]), dtype=dtype)
-    for i in range(kh):
-        for j in range(kw):
-            # offset (i, j) of every window lands on rows i, i+sh, ... and cols j, j+sw, ...
-            gx[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw] += g_col[:, i, j]
-    return gx.transpose(1, 0, 2, 3)  # (n, C, Hp, Wp), a view
+
+    CHUNK_BYTES = 1 << 20  # X_col and Z of one chunk; about half of a core's L2 cache
+
+    def __init__(self, x, W, stride, padding, out_size):
+        self.x = x
+        self.n, self.C, self.H, self.W = x.shape
+        C_out, _, self.kh, self.kw = W.shape
+        self.stride, self.padding, self.out_size = stride, padding, out_size
+        self.dtype = np.result_type(x.dtype, W.dtype)
+        ph, pw = padding
+        self.Hp, self.Wp = self.H + 2 * ph, self.W + 2 * pw
+        self.K = self.C * self.kh * self.kw  # length of one vectorized patch
+        # NOTE: the extra windows cost output-sized work (∝ C_out), the contiguous copies
+        # save input-sized work (∝ K): measured, the shift pays when K ≥ C_out.
+        self.shifted = (stride == (1, 1) and self.K >= C_out
+                        and bool(np.isfinite(x.sum()) and np.isfinite(W.sum())))
+        self.Hg, self.Wg = (self.Hp, self.Wp) if self.shifted else out_size
+        per_sample = (self.K + C_out) * self.Hg * self.Wg * self.dtype.itemsize  # X_col, Z
+        m = max(1, self.CHUNK_BYTES // per_sample)
+        self.chunks = [(s0, min(s0 + m, self.n)) for s0 in range(0, self.n, m)]
+
+    def _padded(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Zeros as a flat buffer and its (C, m, Hp, Wp) view; the flat buffer has
+        (kh-1)·Wp + kw-1 spare zeros at the end, where the last shifted window ends."""
+        size = self.C * m * self.Hp * self.Wp
+        flat = np.zeros(size + (self.kh - 1) * self.Wp + self.kw - 1, dtype=self.dtype)
+        return flat, flat[:size].reshape(self.C, m, self.Hp, self.Wp)
+
+    def _window(self, flat: np.ndarray, m: int, i: int, j: int) -> np.ndarray:
+        """View of the entries under kernel offset (i, j) for every grid position,
+        shape (C, m, Hg, Wg)."""
+        if self.shifted:  # a contiguous slice of the flat buffer, shifted by i·Wp + j
+            start = i * self.Wp + j
+            size = self.C * m * self.Hp * self.Wp
+            return flat[start:start + size].reshape(self.C, m, self.Hp, self.Wp)
+        (sh, sw), (H_out, W_out) = self.stride, self.out_size
+        image = flat[:self.C * m * self.Hp * self.Wp].reshape(self.C, m, self.Hp, self.Wp)
+        return image[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw]
+
+    def im2col(self, s0: int, s1: int) -> np.ndarray:
+        """X_col of samples s0..s1, shape (K, m·Hg·Wg), K ordered (kh, kw, C)."""
+        m = s1 - s0
+        ph, pw = self.padding
+        flat, image = self._padded(m)
+        image[:, :, ph:ph + self.H, pw:pw + self.W] = self.x[s0:s1].transpose(1, 0, 2, 3)
+        X_col = np.empty((self.kh, self.kw, self.C, m, self.Hg, self.Wg), dtype=self.dtype)
+        for i in range(self.kh):
+            for j in range(self.kw):
+                X_col[i, j] = self._window(flat, m, i, j)
+        return X_col.reshape(self.K, -1)  # (kh·kw·C, m·Hg·Wg)
+
+    def crop(self, Z: np.ndarray, m: int) -> np.ndarray:
+        """(C_out, m·Hg·Wg) on the grid -> (m, C_out, H_out, W_out) at the valid windows."""
+        H_out, W_out = self.out_size
+        Z = Z.reshape(-1, m, self.Hg, self.Wg)[:, :, :H_out, :W_out]  # (C_out, m, H_out, W_out)
+        return Z.transpose(1, 0, 2, 3)
+
+    def pad_like_grid(self, g: np.ndarray) -> np.ndarray:
+        """Incoming gradient (m, C_out, H_out, W_out) -> (C_out, m·Hg·Wg), 0 off the outputs."""
+        m, C_out, H_out, W_out = g.shape
+        G = np.zeros((C_out, m, self.Hg, self.Wg), dtype=self.dtype)
+        G[:, :, :H_out, :W_out] = g.transpose(1, 0, 2, 3)
+        return G.reshape(C_out, -1)
+
+    def col2im(self, g_col: np.ndarray, gx: np.ndarray) -> None:
+        """Add each patch gradient back onto the pixels it came from (the adjoint of
+        im2col) and write the result for the chunk into ``gx`` (m, C, H, W).
+
+        A pixel under several windows receives the sum of their gradients; the loop runs
+        over the kh·kw kernel offsets only.
+        """
+        m = gx.shape[0]
+        ph, pw = self.padding
+        g_col = g_col.reshape(self.kh, self.kw, self.C, m, self.Hg, self.Wg)
+        flat, image = self._padded(m)
+        for i in range(self.kh):
+            for j in range(self.kw):
+                self._window(flat, m, i, j)[...] += g_col[i, j]
+        gx[...] = image[:, :, ph:ph + self.H, pw:pw + self.W].transpose(1, 0, 2, 3)
 
 
 # ------------------------------------------------------------------------------ pooling
@@ -340,23 +416,64 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
             f"and k and v {v.shape} must share T_k (second to last axis)"
         )
     d = q.shape[-1]
-    scale = 1.0 / np.sqrt(d) if scale is None else float(scale)
-    if scale != 1.0:
-        q = q * scale  # (..., T_q, d): the same S, on the smaller array when T > d
-    S = q @ k.swapaxes(-1, -2)  # (..., T_q, T_k), eq. (40), times scale
-    if mask is None:
-        alpha = S.softmax(axis=-1)  # (..., T_q, T_k), eq. (41)
-    else:
-        mask = _check_mask(mask, S.shape)
+    scale = 1.0 / float(np.sqrt(d)) if scale is None else float(scale)
+    # NOTE: one fused primitive instead of the composite (matmul, softmax, matmul), for
+    # speed: it skips the intermediate nodes and their extra passes over the (T_q, T_k)
+    # scores. Inside, the scores are kept transposed, keys on axis -2, because numpy
+    # reduces (max, sum) over a non-last axis several times faster.
+    qs = q.data * scale if scale != 1.0 else q.data  # (..., T_q, d): the same S, smaller array
+    S_T = k.data @ np.swapaxes(qs, -1, -2)  # (..., T_k, T_q) = Sᵀ, eq. (40), times scale
+    scores_shape = S_T.shape[:-2] + (S_T.shape[-1], S_T.shape[-2])  # (..., T_q, T_k)
+    has_key = None
+    if mask is not None:
+        mask_T = np.swapaxes(np.broadcast_to(_check_mask(mask, scores_shape), scores_shape),
+                             -1, -2)  # (..., T_k, T_q)
         # NOTE: a large finite negative instead of -inf: e^{-huge - max} is exactly 0, and a
         # row with every key masked stays finite (uniform) instead of 0/0 = NaN ...
-        very_negative = np.finfo(S.dtype).min / 2
-        alpha = where(mask, S, very_negative).softmax(axis=-1)  # (..., T_q, T_k)
-        # ... and is then zeroed, so a query with nothing to attend to returns 0.
-        has_key = mask.any(axis=-1, keepdims=True)
-        if not has_key.all():
-            alpha = alpha * has_key.astype(S.dtype)
-    return alpha @ v, alpha  # (..., T_q, d_v), (..., T_q, T_k)
+        np.copyto(S_T, np.finfo(S_T.dtype).min / 2, where=~mask_T)
+        has_key = mask_T.any(axis=-2, keepdims=True)  # (..., 1, T_q)
+        has_key = None if has_key.all() else has_key
+    # softmax over the keys, eq. (41), in place on the fresh S_T.
+    # NOTE: softmax(s) = softmax(s - c) for any c; c = max(s) makes every exponent ≤ 0.
+    S_T -= S_T.max(axis=-2, keepdims=True)
+    A_T = np.exp(S_T, out=S_T)  # (..., T_k, T_q) = αᵀ
+    A_T *= 1.0 / A_T.sum(axis=-2, keepdims=True)
+    if has_key is not None:
+        A_T *= has_key  # ... and is then zeroed, so a query with nothing to attend to gets 0.
+    out = np.swapaxes(A_T, -1, -2) @ v.data  # (..., T_q, d_v) = α V
+
+    def scores_backward(dS_T):
+        """dL/dq and dL/dk from dL/dSᵀ, S = scale · q kᵀ."""
+        gq = gk = None
+        if q.requires_grad:
+            gq = np.swapaxes(dS_T, -1, -2) @ k.data  # dS K, (..., T_q, d)
+            gq *= scale
+            gq = unbroadcast(gq, q.shape)
+        if k.requires_grad:
+            gk = unbroadcast(dS_T @ qs, k.shape)  # dSᵀ Q · scale, (..., T_k, d)
+        return gq, gk
+
+    def backward(g):
+        # g = dL/d(output), (..., T_q, d_v). dα = g Vᵀ, so (dα)ᵀ = V gᵀ.
+        gv = unbroadcast(A_T @ g, v.shape) if v.requires_grad else None  # dV = αᵀ g
+        if not (q.requires_grad or k.requires_grad):
+            return None, None, gv
+        dA_T = v.data @ np.swapaxes(g, -1, -2)  # (..., T_k, T_q) = (dα)ᵀ
+        # softmax backward dS = α ⊙ (dα - Σ_j dα_j α_j), and Σ_j dα_tj α_tj = g_t · out_t,
+        # a sum over d_v instead of T_k (the FlashAttention identity).
+        dA_T -= np.sum(g * out, axis=-1)[..., None, :]  # (..., T_k, T_q)
+        dA_T *= A_T  # dSᵀ
+        return (*scores_backward(dA_T), gv)
+
+    def weights_backward(g_alpha):
+        # g_alpha = dL/dα, (..., T_q, T_k); softmax backward as in Tensor.softmax.
+        g_T = np.swapaxes(g_alpha, -1, -2)  # (..., T_k, T_q)
+        dS_T = g_T - (g_T * A_T).sum(axis=-2, keepdims=True)
+        dS_T *= A_T
+        return scores_backward(dS_T)
+
+    alpha = Tensor._make(np.swapaxes(A_T, -1, -2), (q, k), weights_backward, "attention_weights")
+    return Tensor._make(out, (q, k, v), backward, "attention"), alpha  # (..., T_q, d_v), α
 
 
 def _check_mask(mask, scores_shape: tuple[int, ...]) -> np.ndarray:
