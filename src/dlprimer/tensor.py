@@ -270,8 +270,8 @@ class Tensor:
                 owned.discard(key)
                 continue
             parent_grads = node._backward(g)
-            distinct = len(parent_grads) == 1 or \
-                len({id(pg) for pg in parent_grads}) == len(parent_grads)
+            present = [id(pg) for pg in parent_grads if pg is not None]
+            distinct = len(set(present)) == len(present)  # no array returned twice
             for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
