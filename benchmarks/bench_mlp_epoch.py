@@ -161,7 +161,9 @@ def main() -> None:
         return
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import report_environment
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(args.threads)  # so the report shows the thread count the children use
     report_environment(args.threads)
     print(f"float32 GEMM peak (2048², numpy BLAS): {gemm_peak(args.threads):.0f} GFLOP/s")
     sides = ["dlprimer", "pytorch", "numpy"]
