@@ -5,12 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+import statsmodels.api as sm  # the oracle (a dev dependency)
 from scipy.optimize import linprog
 
 import dlprimer as dp
 from dlprimer.inference import InferenceWarning, Summary, summary
-
-sm = pytest.importorskip("statsmodels.api")
 
 TOL = 1e-4
 FEATURES = ["mean radius", "mean texture", "mean smoothness"]

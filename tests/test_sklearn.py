@@ -236,7 +236,7 @@ def test_regressor_two_dimensional_targets():
 
 
 def test_feature_names_from_a_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # noqa: F401  (a dev dependency: the DataFrame path is tested)
     data = load_iris(as_frame=True)
     clf = SoftmaxClassifier(epochs=5).fit(data.data, data.target)
     assert clf.feature_names_in_.tolist() == list(data.data.columns)
