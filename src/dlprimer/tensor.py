@@ -16,6 +16,7 @@ array([ 2., -4.,  6.], dtype=float32)
 from __future__ import annotations
 
 import contextlib
+import itertools
 import numbers
 from collections.abc import Callable, Sequence
 
@@ -38,6 +39,7 @@ DEFAULT_DTYPE = np.float32
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _grad_enabled = True
+_creation_order = itertools.count()  # every Tensor's creation number, for backward's order
 
 
 def is_grad_enabled() -> bool:
@@ -134,7 +136,7 @@ class Tensor:
         Ask for a dtype explicitly.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_seq")
     # Make numpy hand mixed expressions (array + Tensor) to Tensor's reflected operators.
     __array_ufunc__ = None
 
@@ -145,6 +147,7 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable | None = None
         self._op = ""
+        self._seq = next(_creation_order)
 
     @classmethod
     def _make(cls, data: np.ndarray, parents: tuple, backward: Callable, op: str) -> Tensor:
@@ -153,6 +156,7 @@ class Tensor:
         out.data = data
         out.grad = None
         out._op = op
+        out._seq = next(_creation_order)
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad = True
             out._parents = parents
@@ -270,8 +274,11 @@ class Tensor:
                 owned.discard(key)
                 continue
             parent_grads = node._backward(g)
-            present = [id(pg) for pg in parent_grads if pg is not None]
-            distinct = len(set(present)) == len(present)  # no array returned twice
+            if len(parent_grads) == 1:
+                distinct = True
+            else:  # no array returned twice
+                present = [id(pg) for pg in parent_grads if pg is not None]
+                distinct = len(set(present)) == len(present)
             for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
@@ -766,21 +773,20 @@ def clip(x, low=None, high=None) -> Tensor:
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes needing a gradient, output first, inputs last (iterative: no recursion limit)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    """Nodes needing a gradient, output first, inputs last (iterative: no recursion limit).
+
+    A Tensor is always created after the Tensors it is computed from, so sorting the
+    reachable nodes by creation number, newest first, is a topological order.
+    """
+    seen = {id(root): root}
+    stack = [root]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    order.reverse()
-    return order
+        for parent in stack.pop()._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
+    return sorted(seen.values(), key=_by_creation, reverse=True)
+
+
+def _by_creation(node: Tensor) -> int:
+    return node._seq
