@@ -11,10 +11,13 @@ Image tensors are (n, C, H, W): samples, channels, rows, columns (PyTorch's layo
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import numbers
+import os
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from dlprimer.tensor import Tensor, unbroadcast
 
@@ -50,6 +53,40 @@ def _check_images(x: Tensor, op: str) -> None:
             f"{op} expects images of shape (n, C, H, W), got shape {x.shape}; "
             "add a channel axis for grayscale images: x[:, None]"
         )
+
+
+@functools.cache
+def _blas_thread_count():
+    """numpy's BLAS ``get_num_threads`` function, or None where it cannot be found.
+
+    Only read, never set: the count follows ``OPENBLAS_NUM_THREADS`` and threadpoolctl's
+    limits, so dlprimer uses no more cores than the user gave numpy.
+    """
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:  # numpy < 2
+        from numpy.core import _multiarray_umath
+    try:  # dlsym on numpy's extension also searches the BLAS library it links
+        library = ctypes.CDLL(_multiarray_umath.__file__)
+    except OSError:
+        return None
+    for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                 "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        function = getattr(library, name, None)
+        if function is not None:
+            function.restype, function.argtypes = ctypes.c_int, []
+            return function
+    return None
+
+
+def _threads() -> int:
+    """How many cores an op may use: numpy's BLAS thread count, capped by the CPUs this
+    process may run on; 1 where the BLAS cannot be asked (the safe choice)."""
+    get = _blas_thread_count()
+    if get is None:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(int(get()), cpus or 1))
 
 
 # ------------------------------------------------------------------ convolution (37)-(39)
@@ -170,6 +207,7 @@ class _ConvGrid:
     """
 
     CHUNK_BYTES = 1 << 20  # X_col and Z of one chunk; about half of a core's L2 cache
+    THREAD_SCALE = 4  # chunks this many times larger when BLAS runs on several threads
 
     def __init__(self, x, W, stride, padding, out_size):
         self.x = x
@@ -186,7 +224,10 @@ class _ConvGrid:
                         and bool(np.isfinite(x.sum()) and np.isfinite(W.sum())))
         self.Hg, self.Wg = (self.Hp, self.Wp) if self.shifted else out_size
         per_sample = (self.K + C_out) * self.Hg * self.Wg * self.dtype.itemsize  # X_col, Z
-        m = max(1, self.CHUNK_BYTES // per_sample)
+        # NOTE: with t BLAS threads each GEMM is split t ways; a t-times larger chunk keeps
+        # each thread's share as large as the 1-thread chunk (measured: 41 -> 36 ms for
+        # 64x32x26x26 -> 64 at 2 threads; at 1 thread the small chunk stays faster).
+        m = max(1, self.CHUNK_BYTES * self.THREAD_SCALE ** (_threads() > 1) // per_sample)
         self.chunks = [(s0, min(s0 + m, self.n)) for s0 in range(0, self.n, m)]
 
     def _padded(self, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,6 +255,12 @@ class _ConvGrid:
         flat, image = self._padded(m)
         image[:, :, ph:ph + self.H, pw:pw + self.W] = self.x[s0:s1].transpose(1, 0, 2, 3)
         X_col = np.empty((self.kh, self.kw, self.C, m, self.Hg, self.Wg), dtype=self.dtype)
+        if self.shifted:  # all kh·kw shifted copies of the flat buffer in one call
+            size, step = image.size, flat.itemsize
+            windows = as_strided(flat, (self.kh, self.kw, size), (self.Wp * step, step, step),
+                                 writeable=False)  # windows[i, j] = flat[i·Wp + j:][:size]
+            np.copyto(X_col.reshape(self.kh, self.kw, size), windows)
+            return X_col.reshape(self.K, -1)
         for i in range(self.kh):
             for j in range(self.kw):
                 X_col[i, j] = self._window(flat, m, i, j)
