@@ -1,7 +1,7 @@
 """Speed of conv2d and self-attention (forward + backward) against PyTorch on the CPU.
 
     .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 21]
-        [--rounds 3]
+        [--rounds 3] [--only TEXT ...]
 
 Both libraries run the same float32 problems in the same process, interleaved (one
 dlprimer run, then one torch run, repeated) after a warm-up, so machine noise hits both
@@ -146,6 +146,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=21, help="timed pairs per round")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per case, thread counts taking turns (default 3)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="run only the cases whose name contains one of these texts")
     args = parser.parse_args()
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
@@ -161,6 +163,8 @@ def main():
                      for t in args.threads)
     print(f"{'case':44s}{header}")
     for name, make in CASES:
+        if args.only and not any(text in name for text in args.only):
+            continue
         ours, theirs = make(np.random.default_rng(0))
         times = {t: ([], []) for t in args.threads}
         for _ in range(args.rounds):

@@ -59,6 +59,25 @@ def test_multihead_attention_gradcheck_with_mask():
                            call=lambda mha, x: mha(x, mask=mask))
 
 
+def test_multihead_attention_weights_gradcheck():
+    # self-attention projects Q, K, V in one stacked product; the gradient reaching it
+    # through the returned weights alone must leave W_v and b_v at zero
+    layer = nn.MultiHeadAttention(4, 2, dtype=np.float64)
+    assert layer_gradcheck(layer, rng.standard_normal((2, 3, 4)),
+                           call=lambda mha, x: mha(x, return_weights=True),
+                           reduce=lambda pair: (pair[1] * pair[1]).sum())
+    x = dp.Tensor(rng.standard_normal((2, 3, 4)))
+    _, weights = layer(x, return_weights=True)
+    weights.sum().backward()
+    assert not layer.W_v.grad.any() and not layer.b_v.grad.any()
+
+
+def test_cross_attention_with_distinct_key_and_value_gradcheck():
+    layer = nn.MultiHeadAttention(4, 2, dtype=np.float64)
+    assert layer_gradcheck(layer, *(rng.standard_normal((2, T, 4)) for T in (2, 5, 5)),
+                           call=lambda mha, q, k, v: mha(q, k, v, mask=F.causal_mask(5)[:2]))
+
+
 def test_cross_attention_gradcheck():
     layer = nn.MultiHeadAttention(4, 2, dtype=np.float64)
     assert layer_gradcheck(layer, rng.standard_normal((2, 2, 4)), rng.standard_normal((2, 5, 4)),
@@ -97,9 +116,13 @@ def test_attention_matches_torch(mask, scale):
         np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
 
 
-def test_attention_weights_alone_and_broadcast_keys_match_torch():
+@pytest.mark.parametrize("piece_bytes", [None, 1])
+def test_attention_weights_alone_and_broadcast_keys_match_torch(monkeypatch, piece_bytes):
     # The gradient may reach q and k through the returned weights only, and k, v may be
-    # shared by every head (batch axes broadcast, as in @).
+    # shared by every head (batch axes broadcast, as in @). piece_bytes=1: one batch entry
+    # at a time, so broadcast operands are reused by every piece.
+    if piece_bytes is not None:
+        monkeypatch.setattr(F._AttentionCore, "PIECE_BYTES", piece_bytes)
     q, k, v = (rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((6, 4)),
                rng.standard_normal((3, 6, 2)))
     ours = [dp.Tensor(a, requires_grad=True) for a in (q, k, v)]
@@ -133,8 +156,12 @@ def _copy_mha(ours, theirs):
         theirs.out_proj.bias.copy_(torch.tensor(ours.b_o.data))
 
 
+@pytest.mark.parametrize("piece_bytes", [None, 1])
 @pytest.mark.parametrize("mask", [None, "causal", "padding"])
-def test_multihead_attention_matches_torch(mask):
+def test_multihead_attention_matches_torch(monkeypatch, mask, piece_bytes):
+    # piece_bytes=1: the heads' attention runs one sample at a time
+    if piece_bytes is not None:
+        monkeypatch.setattr(F._AttentionCore, "PIECE_BYTES", piece_bytes)
     d, h, n, T_len = 8, 2, 3, 5
     ours = nn.MultiHeadAttention(d, h, seed=4, dtype=np.float64)
     ours.b_q.data[...] = rng.standard_normal(d)  # non-zero biases, so they are tested too

@@ -12,7 +12,7 @@ from dlprimer.nn import functional as F
 from dlprimer.nn.dense import Dense
 from dlprimer.nn.init import glorot_uniform
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor
+from dlprimer.tensor import Tensor, concatenate
 
 __all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
 
@@ -74,11 +74,11 @@ class MultiHeadAttention(Module):
         self.b_v = Parameter(np.zeros(d), dtype)
         self.b_o = Parameter(np.zeros(d), dtype)
 
-    def _heads(self, Z: Tensor) -> Tensor:
-        n, T, d = Z.shape
-        h = self.num_heads
-        Z = Z.reshape(n, T, h, d // h)  # (n, T, h, d/h)
-        return Z.transpose(0, 2, 1, 3)  # (n, h, T, d/h)
+    def _project(self, X: Tensor, W: Tensor, b: Tensor) -> Tensor:
+        """X Wᵀ + b as one 2-D product: (n, T, d) -> (n·T, d) -> (n, T, d_out)."""
+        n, T, d = X.shape
+        Z = X.reshape(n * T, d) @ W.T + b  # (n·T, d_out): one GEMM, not n small ones
+        return Z.reshape(n, T, -1)  # (n, T, d_out)
 
     def forward(self, query, key=None, value=None, mask=None, return_weights: bool = False):
         query = _as_tensor(query, self.W_q)
@@ -91,17 +91,21 @@ class MultiHeadAttention(Module):
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(f"query {query.shape}, key {key.shape} and value {value.shape} "
                              "must share n, and key and value must share T")
-        n, T_q, d = query.shape
         if mask is not None:
             mask = np.asarray(mask)
             if mask.ndim == 3:  # (n, T_q, T_k) or (n, 1, T_k): the same for every head
                 mask = mask[:, None]  # (n, 1, ·, T_k)
-        Q = self._heads(query @ self.W_q.T + self.b_q)  # (n, h, T_q, d/h)
-        K = self._heads(key @ self.W_k.T + self.b_k)  # (n, h, T_k, d/h)
-        V = self._heads(value @ self.W_v.T + self.b_v)  # (n, h, T_k, d/h)
-        heads, weights = F.dot_product_attention(Q, K, V, mask=mask)  # (n, h, T_q, d/h)
-        joined = heads.transpose(0, 2, 1, 3).reshape(n, T_q, d)  # (n, T_q, h·d/h = d)
-        out = joined @ self.W_o.T + self.b_o  # (n, T_q, d)
+        if key is query and value is query:  # self-attention: Q, K, V in one product
+            W_qkv = concatenate([self.W_q, self.W_k, self.W_v])  # (3d, d), [W_q; W_k; W_v]
+            b_qkv = concatenate([self.b_q, self.b_k, self.b_v])  # (3d,)
+            sources = (self._project(query, W_qkv, b_qkv),)  # (n, T, 3d) = [Q | K | V]
+        else:
+            sources = (self._project(query, self.W_q, self.b_q),  # (n, T_q, d)
+                       self._project(key, self.W_k, self.b_k),  # (n, T_k, d)
+                       self._project(value, self.W_v, self.b_v))  # (n, T_k, d)
+        # h heads of d/h columns, eqs. (40)-(41) on each, joined again: (n, T_q, h·d/h = d)
+        joined, weights = F._multi_head_attention(sources, self.num_heads, mask)
+        out = self._project(joined, self.W_o, self.b_o)  # (n, T_q, d)
         return (out, weights) if return_weights else out
 
     def explain(self, X=None, t: int = 0, head: int = 0, digits: int = 4):
