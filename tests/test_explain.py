@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from explain_testing import balanced
 
 import dlprimer as dp
 from dlprimer import explain as ex
@@ -20,13 +21,6 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def balanced(latex: str) -> bool:
-    depth = 0
-    for c in latex.replace(r"\{", "").replace(r"\}", ""):
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 # ---------------------------------------------------------------------------- Model I

@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from explain_testing import balanced
 
 import dlprimer as dp
 from dlprimer.explain import Explanation, explain, explain_attention, explain_conv2d
@@ -20,13 +21,6 @@ WORDS = np.array([[0.41, 1.2, 3.4, -1.3],   # king, Sec. 10
 NAMES = ["king", "queen", "mean"]
 
 
-def balanced(latex: str) -> bool:
-    depth = 0
-    for c in latex.replace(r"\{", "").replace(r"\}", ""):
-        depth += {"{": 1, "}": -1}.get(c, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def check_renderings(e: Explanation) -> None:
