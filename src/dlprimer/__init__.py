@@ -16,18 +16,8 @@ from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.gradcheck import GradcheckError, gradcheck
 from dlprimer.io import ModelFileError, load, save
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
-from dlprimer.tensor import (
-    Tensor,
-    clip,
-    concatenate,
-    is_grad_enabled,
-    maximum,
-    no_grad,
-    stack,
-    tensor,
-    unbroadcast,
-    where,
-)
+from dlprimer.ops import clip, concatenate, maximum, stack, where
+from dlprimer.tensor import Tensor, is_grad_enabled, no_grad, tensor, unbroadcast
 from dlprimer.train import Callback, DivergenceError, EarlyStopping, History, fit
 
 __version__ = "0.1.0"

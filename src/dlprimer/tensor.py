@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,11 +28,6 @@ __all__ = [
     "no_grad",
     "is_grad_enabled",
     "unbroadcast",
-    "concatenate",
-    "stack",
-    "where",
-    "maximum",
-    "clip",
 ]
 
 DEFAULT_DTYPE = np.float32
@@ -576,6 +571,8 @@ class Tensor:
 
     def clip(self, low=None, high=None) -> Tensor:
         """Clamp into [low, high]; see ``dlprimer.clip``."""
+        from dlprimer.ops import clip
+
         return clip(self, low, high)
 
     # ------------------------------------------------------------------ shape (Sec. 7)
@@ -665,111 +662,6 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     (2, 2)
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def _lift_all(values: Sequence) -> list[Tensor]:
-    return [v if isinstance(v, Tensor) else Tensor(v) for v in values]
-
-
-def _pair(x, y) -> tuple[Tensor, Tensor]:
-    """Two operands as Tensors; a Python number takes the other operand's dtype."""
-    if isinstance(x, Tensor):
-        return x, x._lift(y)
-    if isinstance(y, Tensor):
-        return y._lift(x), y
-    return Tensor(x), Tensor(y)
-
-
-def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; the gradient is split back into pieces.
-
-    >>> concatenate([Tensor([1, 2]), Tensor([3])]).numpy()
-    array([1., 2., 3.], dtype=float32)
-    """
-    tensors = _lift_all(tensors)
-    if not tensors:
-        raise ValueError("concatenate needs at least one tensor")
-    sizes = [t.shape[axis] for t in tensors]
-    cuts = np.cumsum(sizes)[:-1]
-
-    def backward(g):
-        return tuple(np.split(g, cuts, axis=axis))
-
-    data = np.concatenate([t.data for t in tensors], axis=axis)
-    return Tensor._make(data, tuple(tensors), backward, "concatenate")
-
-
-def stack(tensors: Sequence, axis: int = 0) -> Tensor:
-    """Stack same-shaped tensors along a new axis.
-
-    >>> stack([Tensor([1, 2]), Tensor([3, 4])]).shape
-    (2, 2)
-    """
-    tensors = _lift_all(tensors)
-    if not tensors:
-        raise ValueError("stack needs at least one tensor")
-
-    def backward(g):
-        return tuple(np.moveaxis(g, axis, 0))
-
-    data = np.stack([t.data for t in tensors], axis=axis)
-    return Tensor._make(data, tuple(tensors), backward, "stack")
-
-
-def where(condition, x, y) -> Tensor:
-    """Entries of x where ``condition`` holds, else of y (all three broadcast).
-
-    >>> where(np.array([True, False]), Tensor([1, 2]), 0).numpy()
-    array([1., 0.], dtype=float32)
-    """
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
-    x, y = _pair(x, y)
-
-    def backward(g):
-        return (
-            unbroadcast(np.where(condition, g, 0), x.shape),
-            unbroadcast(np.where(condition, 0, g), y.shape),
-        )
-
-    return Tensor._make(np.where(condition, x.data, y.data), (x, y), backward, "where")
-
-
-def maximum(x, y) -> Tensor:
-    """Element-wise maximum; at ties each side gets half the gradient (as torch.maximum).
-
-    >>> maximum(Tensor([1, 5]), Tensor([3, 2])).numpy()
-    array([3., 5.], dtype=float32)
-    """
-    x, y = _pair(x, y)
-    a, b = x.data, y.data
-
-    def backward(g):
-        share = (a > b) + 0.5 * (a == b)
-        return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
-
-    return Tensor._make(np.maximum(a, b), (x, y), backward, "maximum")
-
-
-def clip(x, low=None, high=None) -> Tensor:
-    """Clamp x into [low, high]; gradient passes where low ≤ x ≤ high (as torch.clamp).
-
-    >>> clip(Tensor([-2, 0.5, 3]), 0, 1).numpy()
-    array([0. , 0.5, 1. ], dtype=float32)
-    """
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if low is None and high is None:
-        raise ValueError("clip needs low, high or both")
-    a = x.data
-    inside = np.ones(a.shape, dtype=bool)
-    if low is not None:
-        inside &= a >= low
-    if high is not None:
-        inside &= a <= high
-
-    def backward(g):
-        return (g * inside,)
-
-    return Tensor._make(np.clip(a, low, high).astype(a.dtype, copy=False), (x,), backward, "clip")
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

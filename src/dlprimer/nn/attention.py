@@ -12,7 +12,8 @@ from dlprimer.nn import functional as F
 from dlprimer.nn.dense import Dense
 from dlprimer.nn.init import glorot_uniform
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor, concatenate
+from dlprimer.ops import concatenate
+from dlprimer.tensor import Tensor
 
 __all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor, stack
+from dlprimer.ops import stack
+from dlprimer.tensor import Tensor
 
 __all__ = ["RNN", "LSTM"]
 
