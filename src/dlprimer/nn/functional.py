@@ -318,6 +318,14 @@ def _pool_geometry(x: Tensor, k, stride, op: str):
     return kh, kw, sh, sw, (H - kh) // sh + 1, (W - kw) // sw + 1
 
 
+def _window_offsets(kh, kw, sh, sw, H_out, W_out) -> list[tuple[int, tuple]]:
+    """(i·kw + j, index) for each offset (i, j) inside a pooling window: ``a[index]`` is the
+    (n, C, H_out, W_out) array of the entries at that offset in every window."""
+    return [(i * kw + j, (slice(None), slice(None), slice(i, i + sh * H_out, sh),
+                          slice(j, j + sw * W_out, sw)))
+            for i in range(kh) for j in range(kw)]
+
+
 def max_pool2d(x, k, stride=None) -> Tensor:
     """Max pooling: the largest entry of each k×k window (stride k unless given).
 
@@ -332,25 +340,23 @@ def max_pool2d(x, k, stride=None) -> Tensor:
     x = _as_tensor(x)
     kh, kw, sh, sw, H_out, W_out = _pool_geometry(x, k, stride, "max_pool2d")
     a = x.data
+    offsets = _window_offsets(kh, kw, sh, sw, H_out, W_out)
     # Loop over the k·k window offsets only; each step is one array operation.
     out = None
     which = np.zeros((x.shape[0], x.shape[1], H_out, W_out), dtype=np.intp)  # argmax offset
-    for i in range(kh):
-        for j in range(kw):
-            part = a[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw]  # (n, C, H_out, W_out)
-            if out is None:
-                out = part.copy()
-                continue
-            bigger = part > out  # strict: ties keep the first offset
-            np.copyto(out, part, where=bigger)
-            which[bigger] = i * kw + j
+    for offset, at in offsets:
+        part = a[at]  # (n, C, H_out, W_out)
+        if out is None:
+            out = part.copy()
+            continue
+        bigger = part > out  # strict: ties keep the first offset
+        np.copyto(out, part, where=bigger)
+        which[bigger] = offset
 
     def backward(g):
         gx = np.zeros_like(a)
-        for i in range(kh):
-            for j in range(kw):
-                gx[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw] += np.where(
-                    which == i * kw + j, g, 0)
+        for offset, at in offsets:
+            gx[at] += np.where(which == offset, g, 0)
         return (gx,)
 
     return Tensor._make(out, (x,), backward, "max_pool2d")
@@ -373,9 +379,8 @@ def avg_pool2d(x, k, stride=None) -> Tensor:
     def backward(g):
         share = g / (kh * kw)  # each entry of a window contributes 1/(k·k) of its mean
         gx = np.zeros_like(a)
-        for i in range(kh):
-            for j in range(kw):
-                gx[:, :, i:i + sh * H_out:sh, j:j + sw * W_out:sw] += share
+        for _, at in _window_offsets(kh, kw, sh, sw, H_out, W_out):
+            gx[at] += share
         return (gx,)
 
     return Tensor._make(out, (x,), backward, "avg_pool2d")
