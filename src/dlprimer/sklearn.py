@@ -84,10 +84,19 @@ _FEEDFORWARD_PARAMETERS = """\
 """
 
 
+_FITTED_ATTRIBUTES = """\
+    history_ : dp.History
+    loss_curve_, validation_loss_curve_ : list of float, one per epoch
+    n_features_in_ : int; feature_names_in_ : ndarray of str (DataFrame input only)
+    n_iter_ : int
+"""
+
+
 def _fill_doc(cls):
-    """Put the shared parameter descriptions into a class docstring."""
+    """Put the shared parameter and attribute descriptions into a class docstring."""
     cls.__doc__ = (cls.__doc__.replace("    {hidden}\n", _FEEDFORWARD_PARAMETERS)
-                   .replace("    {shared}", _SHARED_PARAMETERS))
+                   .replace("    {shared}", _SHARED_PARAMETERS)
+                   .replace("    {fitted}\n", _FITTED_ATTRIBUTES))
     return cls
 
 
@@ -225,10 +234,7 @@ class SigmoidClassifier(_Classifier):
     ----------
     classes_ : ndarray (2,)
     model_ : dp.SigmoidModel
-    history_ : dp.History
-    loss_curve_, validation_loss_curve_ : list of float, one per epoch
-    n_features_in_ : int; feature_names_in_ : ndarray of str (DataFrame input only)
-    n_iter_ : int
+    {fitted}
 
     >>> from sklearn.datasets import load_breast_cancer
     >>> X, y = load_breast_cancer(return_X_y=True)
@@ -265,10 +271,7 @@ class SoftmaxClassifier(_Classifier):
     ----------
     classes_ : ndarray (K,)
     model_ : dp.SoftmaxModel
-    history_ : dp.History
-    loss_curve_, validation_loss_curve_ : list of float, one per epoch
-    n_features_in_ : int; feature_names_in_ : ndarray of str (DataFrame input only)
-    n_iter_ : int
+    {fitted}
 
     >>> from sklearn.datasets import load_iris
     >>> X, y = load_iris(return_X_y=True)
@@ -328,10 +331,7 @@ class FeedForwardClassifier(_Classifier, _FeedForwardEstimator):
     ----------
     classes_ : ndarray (K,)
     model_ : dp.FeedForward
-    history_ : dp.History
-    loss_curve_, validation_loss_curve_ : list of float, one per epoch
-    n_features_in_ : int; feature_names_in_ : ndarray of str (DataFrame input only)
-    n_iter_ : int
+    {fitted}
 
     >>> from sklearn.datasets import load_iris
     >>> X, y = load_iris(return_X_y=True)
@@ -366,11 +366,8 @@ class FeedForwardRegressor(RegressorMixin, _FeedForwardEstimator):
     Attributes
     ----------
     model_ : dp.FeedForward
-    history_ : dp.History
-    loss_curve_, validation_loss_curve_ : list of float, one per epoch
     n_outputs_ : int
-    n_features_in_ : int; feature_names_in_ : ndarray of str (DataFrame input only)
-    n_iter_ : int
+    {fitted}
 
     >>> from sklearn.datasets import load_diabetes
     >>> X, y = load_diabetes(return_X_y=True)
