@@ -69,14 +69,8 @@ def test_pool_gradcheck(op, k, stride):
 
 
 # ---------------------------------------------------------------------- PyTorch parity
-@pytest.mark.parametrize("n, C, H, W, C_out, kernel, stride, padding, bias", CONV_CASES + [
-    (3, 4, 12, 11, 5, 3, 1, 1, True),
-    (2, 3, 9, 9, 4, 5, 3, 2, True),
-])
-def test_conv2d_matches_torch(n, C, H, W, C_out, kernel, stride, padding, bias):
-    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-    x, Wt = rng.standard_normal((n, C, H, W)), rng.standard_normal((C_out, C, kh, kw))
-    b = rng.standard_normal(C_out) if bias else None
+def assert_conv2d_matches_torch(x, Wt, b, stride, padding):
+    """Output and every input's gradient equal torch's, for the same incoming gradient."""
     ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b) if a is not None]
     theirs = [T(a) for a in (x, Wt, b) if a is not None]
     z = F.conv2d(*ours, stride=stride, padding=padding)
@@ -89,6 +83,17 @@ def test_conv2d_matches_torch(n, C, H, W, C_out, kernel, stride, padding, bias):
         np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("n, C, H, W, C_out, kernel, stride, padding, bias", CONV_CASES + [
+    (3, 4, 12, 11, 5, 3, 1, 1, True),
+    (2, 3, 9, 9, 4, 5, 3, 2, True),
+])
+def test_conv2d_matches_torch(n, C, H, W, C_out, kernel, stride, padding, bias):
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    x, Wt = rng.standard_normal((n, C, H, W)), rng.standard_normal((C_out, C, kh, kw))
+    b = rng.standard_normal(C_out) if bias else None
+    assert_conv2d_matches_torch(x, Wt, b, stride, padding)
+
+
 @pytest.mark.parametrize("stride, padding", [(1, 0), (1, (2, 1)), (2, 1)])
 def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, padding):
     # conv2d runs im2col a few samples at a time; force one sample per chunk, so the
@@ -96,16 +101,7 @@ def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, paddi
     monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)
     x, Wt, b = (rng.standard_normal((3, 2, 7, 6)), rng.standard_normal((4, 2, 3, 2)),
                 rng.standard_normal(4))
-    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b)]
-    theirs = [T(a) for a in (x, Wt, b)]
-    z = F.conv2d(*ours, stride=stride, padding=padding)
-    z_t = torch.nn.functional.conv2d(*theirs, stride=stride, padding=padding)
-    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(z.shape)
-    z.backward(g)
-    z_t.backward(torch.tensor(g))
-    for a, a_t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+    assert_conv2d_matches_torch(x, Wt, b, stride, padding)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
