@@ -3,15 +3,17 @@
     .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 21]
         [--rounds 3] [--only TEXT ...]
 
-Both libraries run the same float32 problems in the same process, interleaved (one
-dlprimer run, then one torch run, repeated) after a warm-up, so machine noise hits both
-alike. Each case is timed in ``--rounds`` separate rounds of ``--repeats`` pairs, the
-thread counts taking turns; the median over all runs is printed for each thread count,
-with the ratio dlprimer / torch (lower is better; 1.0 = parity). With more than one
-thread each timed call starts after 0.2 s idle, so neither library's spinning worker
-threads slow the other down. The thread count is set for torch and, through
-threadpoolctl, for numpy's BLAS (numpy's element-wise work is single-threaded). 1-thread
-figures are the steadier ones on a shared machine.
+Both libraries run the same float32 problems in the same process, interleaved (a block
+of dlprimer calls, then a block of torch calls, repeated) after a warm-up, so machine
+noise hits both alike. A block is 5 back-to-back calls, as in a training loop, the first
+one dropped; with more than one thread each block starts after 0.2 s idle, so neither
+library's spinning worker threads slow the other down. Each case is timed in
+``--rounds`` separate rounds of ``--repeats`` pairs of blocks, the thread counts taking
+turns; the median over all calls is printed for each thread count, with the ratio
+dlprimer / torch (lower is better; 1.0 = parity). The thread count is set for torch and,
+through threadpoolctl, for numpy's BLAS (dlprimer's conv2d and attention split their
+pieces over that many threads). 1-thread figures are the steadier ones on a shared
+machine.
 
 Backward starts from a fixed dense random gradient, as inside a network (a ``.sum()``
 would hand both engines a broadcast gradient, which is not what they see in training).
@@ -118,24 +120,30 @@ CASES = [
 ]
 
 
-def timed(fn, idle: float) -> float:
+def block(fn, calls: int, idle: float) -> list[float]:
+    """Seconds of each of ``calls`` back-to-back calls but the first, after ``idle`` s."""
     # NOTE: idle first: after a parallel call, OpenBLAS's worker threads spin for about
     # 2^28 cycles (~0.1 s) and torch's OpenMP workers for a while too before they sleep;
     # with 2 threads on 2 cores they would steal the CPU from whichever library runs next.
+    # Then back to back, as in a training loop: this VM's idle vCPU (cpuidle governor
+    # haltpoll) wakes slowly after a pause, which a single call after idling would
+    # measure instead; the first call of each block, which pays it, is dropped.
     time.sleep(idle)
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times[1:]
 
 
-def interleaved(ours, theirs, repeats, idle, warmup=3) -> tuple[list[float], list[float]]:
-    for _ in range(warmup):
-        ours()
-        theirs()
+def interleaved(ours, theirs, repeats, idle, calls=5) -> tuple[list[float], list[float]]:
+    ours()
+    theirs()  # warm-up
     times = ([], [])
     for _ in range(repeats):
-        times[0].append(timed(ours, idle))
-        times[1].append(timed(theirs, idle))
+        times[0].extend(block(ours, calls, idle))
+        times[1].extend(block(theirs, calls, idle))
     return times
 
 
@@ -143,7 +151,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="thread counts for torch and numpy's BLAS (default: 1 2)")
-    parser.add_argument("--repeats", type=int, default=21, help="timed pairs per round")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="pairs of blocks per round; a block is 5 back-to-back calls, "
+                             "the first one dropped (default 5)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per case, thread counts taking turns (default 3)")
     parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
@@ -171,7 +181,8 @@ def main():
             for t in args.threads:
                 torch.set_num_threads(t)
                 with threadpool_limits(limits=t, user_api="blas"):
-                    a, b = interleaved(ours, theirs, args.repeats, idle=0.2 if t > 1 else 0.0)
+                    a, b = interleaved(ours, theirs, args.repeats,
+                                       idle=0.2 if t > 1 else 0.0)
                 times[t][0].extend(a)
                 times[t][1].extend(b)
         row = ""
