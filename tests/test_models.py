@@ -100,3 +100,17 @@ def test_wrong_feature_count_names_both():
         m.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="NaN"):
         m.predict(np.array([[1.0, np.nan, 0.0]]))
+
+
+
+def test_affine_activation_must_be_known():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        dp.functional.affine(dp.Tensor([[1.0]]), dp.Tensor([[1.0]]), activation="softplus")
+
+
+def test_feedforward_hidden_layer_is_one_fused_node_with_the_same_values():
+    net = dp.FeedForward([3, 4, 2], activation="relu", output="identity", seed=1)
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    a = net.layers[0](X, activation="relu")
+    assert a._op == "relu" and len(a._parents) == 3  # X, W, b: no separate z node
+    np.testing.assert_array_equal(a.numpy(), np.maximum(X @ net.layers[0].W.data.T, 0))

@@ -273,6 +273,5 @@ class FeedForward(Model):
         last affine map without its activation."""
         a = self._input(X)
         for layer in self.layers[:-1]:
-            z = layer(a)
-            a = getattr(z, self.activation)()
+            a = layer(a, activation=self.activation)  # one fused node a = σ(b + W a)
         return self.layers[-1](a)

@@ -47,11 +47,13 @@ class Dense(Module):
                                       rng, init, dtype), dtype)
         self.b = Parameter(np.zeros(out_features), dtype)
 
-    def forward(self, X) -> Tensor:
+    def forward(self, X, activation: str | None = None) -> Tensor:
+        """Z = X Wᵀ + b (n, out); with ``activation`` ("relu", "sigmoid", "tanh") the
+        layer's output a = σ(Z) of eq. (33), fused into the same graph node."""
         X = X if isinstance(X, Tensor) else Tensor(X, dtype=self.W.dtype)
         if X.ndim == 0 or X.shape[-1] != self.in_features:
             raise ValueError(
                 f"Dense expects inputs with {self.in_features} features (last axis), got "
                 f"shape {X.shape}"
             )
-        return affine(X, self.W, self.b)  # Z = X Wᵀ + b, (n, out)
+        return affine(X, self.W, self.b, activation)  # σ(X Wᵀ + b), (n, out)
