@@ -5,14 +5,14 @@
 
 Both libraries run the same float32 problems in the same process, interleaved (a block
 of dlprimer calls, then a block of torch calls, repeated) after a warm-up, so machine
-noise hits both alike. A block is 5 back-to-back calls, as in a training loop, the first
-one dropped; with more than one thread each block starts after 0.2 s idle, so neither
-library's spinning worker threads slow the other down. Each case is timed in
-``--rounds`` separate rounds of ``--repeats`` pairs of blocks, the thread counts taking
-turns; the median over all calls is printed for each thread count, with the ratio
-dlprimer / torch (lower is better; 1.0 = parity). The thread count is set for torch and,
-through threadpoolctl, for numpy's BLAS (dlprimer's conv2d and attention split their
-pieces over that many threads). 1-thread figures are the steadier ones on a shared
+noise hits both alike. A block is 5 timed back-to-back calls, as in a training loop,
+after 0.1 s of untimed ones (see ``block``); with more than one thread each block starts
+after 0.2 s idle, so neither library's spinning worker threads slow the other down. Each
+case is timed in ``--rounds`` separate rounds of ``--repeats`` pairs of blocks, the
+thread counts taking turns; the median over all calls is printed for each thread count,
+with the ratio dlprimer / torch (lower is better; 1.0 = parity). The thread count is set
+for torch and, through threadpoolctl, for numpy's BLAS (dlprimer's conv2d and attention
+split their pieces over that many threads). 1-thread figures are the steadier ones on a shared
 machine.
 
 Backward starts from a fixed dense random gradient, as inside a network (a ``.sum()``
@@ -120,26 +120,32 @@ CASES = [
 ]
 
 
-def block(fn, calls: int, idle: float) -> list[float]:
-    """Seconds of each of ``calls`` back-to-back calls but the first, after ``idle`` s."""
+def block(fn, calls: int, idle: float, warm: float = 0.1) -> list[float]:
+    """Seconds of each of ``calls`` back-to-back calls, made after ``idle`` s of sleep and
+    ``warm`` s of untimed calls."""
     # NOTE: idle first: after a parallel call, OpenBLAS's worker threads spin for about
     # 2^28 cycles (~0.1 s) and torch's OpenMP workers for a while too before they sleep;
     # with 2 threads on 2 cores they would steal the CPU from whichever library runs next.
-    # Then back to back, as in a training loop: this VM's idle vCPU (cpuidle governor
-    # haltpoll) wakes slowly after a pause, which a single call after idling would
-    # measure instead; the first call of each block, which pays it, is dropped.
+    # Then back to back, as in a training loop. The untimed calls cover the warm-up of
+    # this VM's idle vCPU: its cpuidle governor (haltpoll) wakes a vCPU slowly after a
+    # pause and polls longer only as wake-ups keep coming, which takes a few tens of ms
+    # of steady work (measured: attention on two threads, 7.5 ms a call at first, 4.2
+    # after about 50 ms).
     time.sleep(idle)
+    start = time.perf_counter()
+    while True:
+        fn()
+        if time.perf_counter() - start >= warm:
+            break
     times = []
     for _ in range(calls):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return times[1:]
+    return times
 
 
 def interleaved(ours, theirs, repeats, idle, calls=5) -> tuple[list[float], list[float]]:
-    ours()
-    theirs()  # warm-up
     times = ([], [])
     for _ in range(repeats):
         times[0].extend(block(ours, calls, idle))
@@ -152,8 +158,8 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="thread counts for torch and numpy's BLAS (default: 1 2)")
     parser.add_argument("--repeats", type=int, default=5,
-                        help="pairs of blocks per round; a block is 5 back-to-back calls, "
-                             "the first one dropped (default 5)")
+                        help="pairs of blocks per round; a block is 5 timed back-to-back "
+                             "calls after 0.1 s of untimed ones (default 5)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds per case, thread counts taking turns (default 3)")
     parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",

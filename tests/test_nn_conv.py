@@ -181,6 +181,31 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
     np.testing.assert_array_equal(a.grad[0, 0], [[1, 0], [0, 0]])
 
 
+@pytest.mark.parametrize("k, stride", [(2, None), (3, 1), (2, 3), ((2, 3), (1, 2))])
+def test_max_pool_with_many_ties_matches_torch(k, stride):
+    # ReLU outputs are full of exact zeros: most windows tie, and each window's gradient
+    # must go to its first maximum, as in torch (overlapping windows add up).
+    x = np.maximum(rng.integers(-3, 2, size=(2, 3, 9, 8)), 0).astype(np.float64)
+    a, a_t = dp.Tensor(x, requires_grad=True), T(x)
+    y, y_t = F.max_pool2d(a, k, stride), torch.nn.functional.max_pool2d(a_t, k, stride)
+    np.testing.assert_array_equal(y.numpy(), y_t.detach().numpy())
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    y_t.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-12)
+
+
+def test_max_pool_propagates_nan_like_torch():
+    x = rng.standard_normal((1, 2, 4, 4))
+    x[0, 0, 1, 1] = np.nan
+    a = dp.Tensor(x, requires_grad=True)
+    y = F.max_pool2d(a, 2)
+    expected = torch.nn.functional.max_pool2d(torch.tensor(x), 2).numpy()
+    np.testing.assert_array_equal(np.isnan(y.numpy()), np.isnan(expected))
+    y.backward(np.ones(y.shape))
+    assert a.grad[0, 0, 1, 1] == 1 and a.grad[0, 0, :2, :2].sum() == 1  # to the NaN entry
+
+
 def test_float32_stays_float32():
     x = dp.Tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
     layer = nn.Conv2d(3, 4, 3, padding=1)

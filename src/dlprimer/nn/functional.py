@@ -313,24 +313,42 @@ def max_pool2d(x, k, stride=None) -> Tensor:
     a = x.data
     offsets = _window_offsets(kh, kw, sh, sw, H_out, W_out)
     # Loop over the k·k window offsets only; each step is one array operation.
-    out = None
-    which = np.zeros((x.shape[0], x.shape[1], H_out, W_out), dtype=np.intp)  # argmax offset
-    for offset, at in offsets:
-        part = a[at]  # (n, C, H_out, W_out)
-        if out is None:
-            out = part.copy()
-            continue
-        bigger = part > out  # strict: ties keep the first offset
-        np.copyto(out, part, where=bigger)
-        which[bigger] = offset
+    out = a[offsets[0][1]].copy()  # (n, C, H_out, W_out)
+    for _, at in offsets[1:]:
+        np.maximum(out, a[at], out=out)  # NaN propagates, as in PyTorch
 
     def backward(g):
-        gx = np.zeros_like(a)
+        first = _first_max_offset(a, out, offsets)  # (n, C, H_out, W_out), uint8/intp
+        tiled = (sh, sw) == (kh, kw) and (H_out * kh, W_out * kw) == a.shape[2:]
+        gx = np.empty_like(a) if tiled else np.zeros_like(a)
         for offset, at in offsets:
-            gx[at] += np.where(which == offset, g, 0)
+            if sh >= kh and sw >= kw:  # windows do not overlap: each entry written once
+                np.multiply(g, first == offset, out=gx[at])
+            else:
+                gx[at] += g * (first == offset)
         return (gx,)
 
     return Tensor._make(out, (x,), backward, "max_pool2d")
+
+
+def _first_max_offset(a, out, offsets) -> np.ndarray:
+    """For each window, the first offset (in ``offsets`` order) whose entry is the window's
+    maximum ``out`` (a NaN counts as the maximum): where max pooling sends the gradient."""
+    nan = bool(np.isnan(out).any())
+
+    def hits(at):  # entries equal to their window's maximum
+        part = a[at]
+        return (part == out) | np.isnan(part) if nan else part == out
+
+    dtype = np.uint8 if len(offsets) < 256 else np.intp
+    first = np.zeros(out.shape, dtype)
+    found = hits(offsets[0][1])
+    for offset, at in offsets[1:]:
+        new = hits(at)
+        np.greater(new, found, out=new)  # a maximum here, and none at an earlier offset
+        found |= new
+        first += new.view(np.uint8).astype(dtype, copy=False) * dtype(offset)
+    return first
 
 
 def avg_pool2d(x, k, stride=None) -> Tensor:
