@@ -11,9 +11,8 @@ after 0.2 s idle, so neither library's spinning worker threads slow the other do
 case is timed in ``--rounds`` separate rounds of ``--repeats`` pairs of blocks, the
 thread counts taking turns; the median over all calls is printed for each thread count,
 with the ratio dlprimer / torch (lower is better; 1.0 = parity). The thread count is set
-for torch and, through threadpoolctl, for numpy's BLAS (dlprimer's conv2d and attention
-split their pieces over that many threads). 1-thread figures are the steadier ones on a shared
-machine.
+for torch and, through threadpoolctl, for numpy's BLAS (numpy's element-wise work is
+single-threaded). 1-thread figures are the steadier ones on a shared machine.
 
 Backward starts from a fixed dense random gradient, as inside a network (a ``.sum()``
 would hand both engines a broadcast gradient, which is not what they see in training).

@@ -8,7 +8,7 @@ import torch
 from nn_testing import cross_entropy, layer_gradcheck, train
 
 import dlprimer as dp
-from dlprimer import _parallel, nn
+from dlprimer import nn
 from dlprimer.nn import functional as F
 
 torch.set_num_threads(2)
@@ -116,22 +116,13 @@ def test_attention_matches_torch(mask, scale):
         np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
 
 
-def split_attention(monkeypatch, split):
-    """None: as it comes; "pieces": one batch entry a piece; "cores": those pieces shared
-    between two threads, as on a machine with two cores."""
-    if split is not None:
-        monkeypatch.setattr(F._AttentionCore, "PIECE_BYTES", 1)
-    if split == "cores":
-        monkeypatch.setattr(_parallel, "threads", lambda: 2)
-        monkeypatch.setattr(_parallel, "MIN_FLOPS", 0)
-
-
-@pytest.mark.parametrize("split", [None, "pieces", "cores"])
-def test_attention_weights_alone_and_broadcast_keys_match_torch(monkeypatch, split):
+@pytest.mark.parametrize("piece_bytes", [None, 1])
+def test_attention_weights_alone_and_broadcast_keys_match_torch(monkeypatch, piece_bytes):
     # The gradient may reach q and k through the returned weights only, and k, v may be
-    # shared by every head (batch axes broadcast, as in @). Split into pieces, broadcast
-    # operands are reused by every piece.
-    split_attention(monkeypatch, split)
+    # shared by every head (batch axes broadcast, as in @). piece_bytes=1: one batch entry
+    # at a time, so broadcast operands are reused by every piece.
+    if piece_bytes is not None:
+        monkeypatch.setattr(F._AttentionCore, "PIECE_BYTES", piece_bytes)
     q, k, v = (rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((6, 4)),
                rng.standard_normal((3, 6, 2)))
     ours = [dp.Tensor(a, requires_grad=True) for a in (q, k, v)]
@@ -165,11 +156,12 @@ def _copy_mha(ours, theirs):
         theirs.out_proj.bias.copy_(torch.tensor(ours.b_o.data))
 
 
-@pytest.mark.parametrize("split", [None, "pieces", "cores"])
+@pytest.mark.parametrize("piece_bytes", [None, 1])
 @pytest.mark.parametrize("mask", [None, "causal", "padding"])
-def test_multihead_attention_matches_torch(monkeypatch, mask, split):
-    # split: the heads' attention runs one sample at a time, on one or two threads
-    split_attention(monkeypatch, split)
+def test_multihead_attention_matches_torch(monkeypatch, mask, piece_bytes):
+    # piece_bytes=1: the heads' attention runs one sample at a time
+    if piece_bytes is not None:
+        monkeypatch.setattr(F._AttentionCore, "PIECE_BYTES", piece_bytes)
     d, h, n, T_len = 8, 2, 3, 5
     ours = nn.MultiHeadAttention(d, h, seed=4, dtype=np.float64)
     ours.b_q.data[...] = rng.standard_normal(d)  # non-zero biases, so they are tested too

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import dlprimer as dp
-from dlprimer import _parallel, nn
+from dlprimer import nn
 from dlprimer.nn import functional as F
 
 torch.set_num_threads(2)
@@ -105,19 +105,28 @@ def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, paddi
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_conv2d_chunks_on_several_cores_match_torch(monkeypatch, threads):
-    # With several cores the chunks are split between threads (each its own share of
-    # outputs and dL/dx, its own partial dL/dW, summed after); either way: torch's result.
-    monkeypatch.setattr(_parallel, "threads", lambda: threads)
-    monkeypatch.setattr(_parallel, "MIN_FLOPS", 0)
-    monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)  # one sample a chunk: 9 chunks
-    shares = []
-    monkeypatch.setattr(F, "run_pieces", lambda *args: shares.append(
-        _parallel.run_pieces(*args)) or shares[-1])
-    x, Wt, b = (rng.standard_normal((9, 3, 6, 6)), rng.standard_normal((2, 3, 3, 3)),
-                rng.standard_normal(2))
-    assert_conv2d_matches_torch(x, Wt, b, 1, 1)
-    assert [len(s) for s in shares] == [threads, threads]  # forward, backward
+def test_conv2d_chunks_grow_with_blas_threads_and_match_torch(monkeypatch, threads):
+    # With several BLAS threads the chunks are THREAD_SCALE times larger; either way the
+    # result is torch's.
+    monkeypatch.setattr(F, "_threads", lambda: threads)
+    x, Wt = rng.standard_normal((9, 3, 6, 6)), rng.standard_normal((2, 3, 3, 3))
+    per_sample = (27 + 2) * 6 * 6 * 8  # (K + C_out) · Hg · Wg · 8 bytes, shifted grid
+    monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 2 * per_sample)
+    grid = F._ConvGrid(x, Wt, (1, 1), (0, 0), (4, 4))
+    assert grid.chunks[0] == (0, 2 * F._ConvGrid.THREAD_SCALE ** (threads > 1))
+    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt)]
+    theirs = [T(a) for a in (x, Wt)]
+    z, z_t = F.conv2d(*ours), torch.nn.functional.conv2d(*theirs)
+    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)
+    g = rng.standard_normal(z.shape)
+    z.backward(g)
+    z_t.backward(torch.tensor(g))
+    for a, a_t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+
+
+def test_blas_thread_count_is_a_positive_int():
+    assert isinstance(F._threads(), int) and F._threads() >= 1
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

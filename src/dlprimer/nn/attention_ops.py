@@ -9,7 +9,6 @@ import functools
 
 import numpy as np
 
-from dlprimer._parallel import run_pieces
 from dlprimer.tensor import Tensor, unbroadcast
 
 __all__ = ["dot_product_attention", "causal_mask", "padding_mask"]
@@ -169,12 +168,7 @@ class _AttentionCore:
         step = max(1, self.PIECE_BYTES // max(per_row, 1))
         self.pieces = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
         self.batch_ndim = len(batch)
-        # the products Sᵀ = K Qᵀ and α V: 2·T_q·T_k·(d + d_v) operations a batch entry
-        self.flops = 2.0 * T_q * T_k * (q.shape[-1] + v.shape[-1]) * A_T.size // (T_q * T_k)
-        run_pieces(self._forward_pieces, self.pieces, self.flops)  # pieces side by side
-
-    def _forward_pieces(self, pieces):
-        for piece in pieces:
+        for piece in self.pieces:
             self._forward(piece)
 
     @property
@@ -234,7 +228,8 @@ class _AttentionCore:
             dA_T *= A_T  # dSᵀ
             self._scores_backward(piece, dA_T, gq, gk)
 
-        run_pieces(lambda pieces: [work(piece) for piece in pieces], self.pieces, 2 * self.flops)
+        for piece in self.pieces:
+            work(piece)
 
     def weights_backward(self, g_alpha, gq, gk):
         """Fill gq, gk from g_alpha = dL/dα (..., T_q, T_k); softmax backward as in
@@ -247,7 +242,8 @@ class _AttentionCore:
             dS_T *= A_T
             self._scores_backward(piece, dS_T, gq, gk)
 
-        run_pieces(lambda pieces: [work(piece) for piece in pieces], self.pieces, self.flops)
+        for piece in self.pieces:
+            work(piece)
 
 
 def _check_mask(mask, scores_shape: tuple[int, ...]) -> np.ndarray:
