@@ -104,6 +104,36 @@ def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, paddi
     assert_conv2d_matches_torch(x, Wt, b, stride, padding)
 
 
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_fused_activation_matches_torch_and_gradcheck(monkeypatch, activation, bias):
+    # one chunk a sample, so the activation's gradient is taken chunk by chunk
+    monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)
+    x, Wt = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3))
+    b = rng.standard_normal(4) if bias else None
+    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b) if a is not None]
+    theirs = [T(a) for a in (x, Wt, b) if a is not None]
+    z = F.conv2d(*ours, padding=1, activation=activation)
+    z_t = getattr(torch, activation)(torch.nn.functional.conv2d(*theirs, padding=1))
+    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-12)
+    g = rng.standard_normal(z.shape)
+    z.backward(g)
+    z_t.backward(torch.tensor(g))
+    for a, a_t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+    inputs = [a for a in (x, Wt, b) if a is not None]
+    assert dp.gradcheck(lambda *a: F.conv2d(*a, padding=1, activation=activation), inputs)
+
+
+def test_conv2d_layer_activation():
+    x = rng.standard_normal((2, 3, 6, 6))
+    plain = nn.Conv2d(3, 4, 3, seed=2, dtype=np.float64)
+    fused = nn.Conv2d(3, 4, 3, activation="relu", seed=2, dtype=np.float64)
+    np.testing.assert_array_equal(fused(x).numpy(), plain(x).relu().numpy())
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nn.Conv2d(3, 4, 3, activation="softplus")
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_conv2d_chunks_grow_with_blas_threads_and_match_torch(monkeypatch, threads):
     # With several BLAS threads the chunks are THREAD_SCALE times larger; either way the

@@ -104,6 +104,16 @@ _ACTIVATIONS = {
 }
 
 
+def _activation(name: str | None):
+    """(σ, dL/dz from σ(z) and dL/dσ) for a fused activation; (None, None) for None."""
+    if name is None:
+        return None, None
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)} or None, got "
+                         f"{name!r}")
+    return _ACTIVATIONS[name]
+
+
 def affine(X: Tensor, W: Tensor, b: Tensor | None = None, activation: str | None = None
            ) -> Tensor:
     """The affine map of eq. (8) on a batch: Z = X Wᵀ + b, one sample a row; with
@@ -122,19 +132,16 @@ def affine(X: Tensor, W: Tensor, b: Tensor | None = None, activation: str | None
     if w.ndim != 2 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"affine map of inputs {x.shape} with W {w.shape}: W must be "
                          f"(out, in) with in = {x.shape[-1]}")
-    if activation is not None and activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)} or None, got "
-                         f"{activation!r}")
+    sigma, derivative = _activation(activation)
     out = x @ w.T
     if b is not None:
         out += b.data
-    if activation is not None:
-        sigma, derivative = _ACTIVATIONS[activation]
+    if sigma is not None:
         out = sigma(out)  # a = σ(z)
     need_x, need_W = X.requires_grad, W.requires_grad
 
     def backward(g):
-        if activation is not None:
+        if sigma is not None:
             g = derivative(out, g)  # dL/dz = σ'(z) ⊙ dL/da
         elif not (g.flags.c_contiguous or g.flags.f_contiguous):
             g = np.ascontiguousarray(g)  # keep the products on BLAS
@@ -145,7 +152,7 @@ def affine(X: Tensor, W: Tensor, b: Tensor | None = None, activation: str | None
         return (gX, gW, gb) if b is not None else (gX, gW)
 
     parents = (X, W, b) if b is not None else (X, W)
-    return Tensor._make(out, parents, backward, "affine" if activation is None else activation)
+    return Tensor._make(out, parents, backward, "affine" if sigma is None else activation)
 
 
 # ------------------------------------------------------------------------------- losses

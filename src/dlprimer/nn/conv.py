@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.functional import _activation
 from dlprimer.nn import functional as F
 from dlprimer.nn.init import he_normal
 from dlprimer.nn.module import Module, Parameter, as_rng
@@ -21,12 +22,14 @@ class Conv2d(Module):
         C_in (1 for a grayscale image, 3 for RGB) and C_out, the number of feature maps.
     kernel_size : int or (kh, kw)
     stride, padding : int or pair
+    activation : "relu", "sigmoid", "tanh" or None (default)
+        The layer returns the feature map σ(z) (Sec. 10), fused into the convolution's
+        graph node: the same as ``layer(x).relu()``, with fewer passes over the map.
     seed : int or numpy Generator
         Source of the initial weights (He normal, fan_in = C_in·kh·kw); b starts at 0.
     dtype : float32 (default) or float64
 
     W has shape (C_out, C_in, kh, kw) and b shape (C_out,), as PyTorch's nn.Conv2d.
-    An activation is applied after the layer (Sec. 10: the result is a feature map).
 
     >>> layer = Conv2d(1, 4, 3)
     >>> layer.W.shape, layer.b.shape
@@ -36,7 +39,7 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 seed=0, dtype=np.float32):
+                 activation: str | None = None, seed=0, dtype=np.float32):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -46,6 +49,8 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = (kh, kw)
         self.stride, self.padding = stride, padding
+        _activation(activation)  # a bad name fails here, not at the first call
+        self.activation = activation
         rng = as_rng(seed)
         shape = (out_channels, in_channels, kh, kw)
         self.W = Parameter(he_normal(shape, in_channels * kh * kw, rng, dtype), dtype)
@@ -53,7 +58,8 @@ class Conv2d(Module):
 
     def forward(self, x) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
-        return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
+        return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding,
+                        activation=self.activation)
 
     def explain(self, x=None, channel_out: int = 0, i: int = 0, j: int = 0, digits: int = 4):
         """The layer in the primer's notation; with one image x (C_in, H, W) (or a batch:

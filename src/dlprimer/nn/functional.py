@@ -19,6 +19,7 @@ import os
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from dlprimer.functional import _activation
 from dlprimer.nn.attention_ops import (  # noqa: F401 (re-exported, eqs. (40)-(41))
     _AttentionCore,
     _multi_head_attention,
@@ -97,7 +98,7 @@ def _threads() -> int:
 
 
 # ------------------------------------------------------------------ convolution (37)-(39)
-def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
+def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> Tensor:
     """2-D convolution (cross-correlation) z = W ⋆ x, eqs. (37)-(39), batched over samples.
 
     For one channel and stride 1 this is eq. (38),
@@ -119,6 +120,9 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     b : Tensor or array, shape (C_out,), optional
     stride, padding : int or (int, int)
         Step between windows; zeros added on each side of H and W.
+    activation : "relu", "sigmoid", "tanh" or None
+        Return the feature map σ(z) instead of z, in the same graph node (same values
+        and gradients as ``conv2d(...).relu()``, fewer passes over the map).
 
     Returns
     -------
@@ -160,6 +164,7 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
         b = _as_tensor(b, dtype=x.dtype)
         if b.shape != (C_out,):
             raise ValueError(f"conv2d expects b of shape ({C_out},), got shape {b.shape}")
+    sigma, derivative = _activation(activation)
     H_out, W_out = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     grid = _ConvGrid(x.data, W.data, (sh, sw), (ph, pw), (H_out, W_out))
     W_col = W.data.transpose(0, 2, 3, 1).reshape(C_out, grid.K)  # (C_out, kh·kw·C)
@@ -170,26 +175,29 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
         if b is not None:
             Z += b.data[:, None]
         out[s0:s1] = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out)
+        if sigma is not None:
+            out[s0:s1] = sigma(out[s0:s1])  # the feature map σ(z) while the chunk is hot
 
     def backward(g):
         need_x, need_W = x.requires_grad, W.requires_grad
         gW_col = np.zeros((grid.K, C_out), dtype=grid.dtype) if need_W else None  # (K, C_out)
         gx = np.empty(x.shape, dtype=grid.dtype) if need_x else None  # (n, C, H, W)
+        gb = np.zeros(C_out, dtype=grid.dtype) if b is not None else None
         for s0, s1 in grid.chunks:
-            G = grid.pad_like_grid(g[s0:s1])  # (C_out, m·Hg·Wg), zero off the outputs
+            gz = g[s0:s1] if sigma is None else derivative(out[s0:s1], g[s0:s1])  # dL/dz
+            G = grid.pad_like_grid(gz)  # (C_out, m·Hg·Wg), zero off the outputs
+            if b is not None:  # Σ over samples and pixels
+                gb += G.sum(axis=1)
             if need_W:
                 gW_col += grid.im2col(s0, s1) @ G.T  # dL/dW_colᵀ = X_col Gᵀ
             if need_x:
                 grid.col2im(W_col.T @ G, gx[s0:s1])  # dL/dX_col = W_colᵀ G, summed back
-        gb = None
-        if b is not None and b.requires_grad:  # Σ over samples, then over pixels
-            gb = g.sum(axis=0).reshape(C_out, -1).sum(axis=1)
         if need_W:  # (K, C_out) -> (C_out, kh, kw, C) -> (C_out, C, kh, kw)
             gW_col = gW_col.T.reshape(C_out, kh, kw, C).transpose(0, 3, 1, 2).copy()
         return (gx, gW_col) if b is None else (gx, gW_col, gb)
 
     parents = (x, W) if b is None else (x, W, b)
-    return Tensor._make(out, parents, backward, "conv2d")
+    return Tensor._make(out, parents, backward, "conv2d" if sigma is None else activation)
 
 
 class _ConvGrid:
