@@ -1,6 +1,7 @@
-"""Speed of conv2d and self-attention (forward + backward) against PyTorch on the CPU.
+"""Speed of conv2d, self-attention (forward + backward) and a CNN training step against
+PyTorch on the CPU.
 
-    .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 21]
+    .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 5]
         [--rounds 3] [--only TEXT ...]
 
 Both libraries run the same float32 problems in the same process, interleaved (a block
@@ -108,7 +109,42 @@ def mha_case(n, T, d, heads, rng):
     return ours, theirs
 
 
+def cnn_step_case(n, rng):
+    """One training step of a small CNN on 28x28 images: conv 1->32 3x3 ReLU, conv 32->64
+    3x3 ReLU, 2x2 max pool, Dense 9216->10, cross-entropy, Adam; what a user's loop runs."""
+    X = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=n)
+    layers = [nn.Conv2d(1, 32, 3, activation="relu", seed=0),
+              nn.Conv2d(32, 64, 3, activation="relu", seed=1), nn.MaxPool2d(2), nn.Flatten(),
+              nn.Dense(64 * 12 * 12, 10, seed=2)]
+    params = [p for layer in layers for p in layer.parameters()]
+    opt = dp.optim.Adam(1e-3)
+    opt.setup(params)
+    theirs_net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.Conv2d(32, 64, 3),
+        torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(64 * 12 * 12, 10))
+    theirs_opt = torch.optim.Adam(theirs_net.parameters(), 1e-3)
+    X_t, y_t = torch.tensor(X), torch.tensor(y)
+
+    def ours():
+        opt.zero_grad()
+        h = dp.Tensor(X)
+        for layer in layers:
+            h = layer(h)
+        dp.functional.cross_entropy(h, y).backward()
+        opt.step()
+
+    def theirs():
+        theirs_opt.zero_grad()
+        torch.nn.functional.cross_entropy(theirs_net(X_t), y_t).backward()
+        theirs_opt.step()
+
+    return ours, theirs
+
+
 CASES = [
+    ("CNN training step, batch 64, 28x28", lambda rng: cnn_step_case(64, rng)),
     ("conv2d (64,1,28,28) -> 32 ch 3x3", lambda rng: conv_case(64, 1, 28, 32, 3, rng)),
     ("conv2d (64,32,26,26) -> 64 ch 3x3", lambda rng: conv_case(64, 32, 26, 64, 3, rng)),
     ("attention n=32 T=128 d=64 vs torch manual",
