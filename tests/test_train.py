@@ -94,36 +94,46 @@ def _torch_net(net):
     return torch.nn.Sequential(*layers)
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam"])
-def test_feedforward_training_matches_pytorch_step_by_step(name):
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam"])
+def test_feedforward_training_matches_pytorch_step_by_step(monkeypatch, name, flat):
+    # flat: θ updated as one vector (small models) or parameter by parameter (large ones).
+    # On the third batch one bias gets no gradient: both skip it, as torch does.
+    if not flat:
+        monkeypatch.setattr(dp.optim.Optimizer, "FLAT_MAX", 0)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 5))
     y = rng.integers(0, 3, size=40)
     net = dp.FeedForward([5, 7, 3], activation="tanh", output="softmax", dtype=np.float64)
     ref = _torch_net(net)
-    if name == "sgd":
-        ours = dp.optim.SGD(lr=0.1, momentum=0.9)
-        theirs = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    if name in ("sgd", "nesterov"):
+        ours = dp.optim.SGD(lr=0.1, momentum=0.9, nesterov=name == "nesterov")
+        theirs = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9,
+                                 nesterov=name == "nesterov")
     else:
         ours = dp.optim.Adam(lr=0.01)
         theirs = torch.optim.Adam(ref.parameters(), lr=0.01)
     ours.setup(net.parameters())
     batches = [np.arange(0, 20), np.arange(20, 40), np.arange(10, 30), np.arange(0, 40),
                np.arange(5, 25)]
-    for idx in batches:  # the same 5 batches on both sides
+    for step, idx in enumerate(batches):  # the same 5 batches on both sides
         net.zero_grad()
         loss = data_loss(net, X[idx], y[idx], "cross_entropy")
         loss.backward()
-        ours.step()
         theirs.zero_grad()
         ref_loss = torch.nn.functional.cross_entropy(ref(torch.from_numpy(X[idx])),
                                                      torch.from_numpy(y[idx]))
         ref_loss.backward()
+        if step == 2:
+            net.layers[0].b.grad = ref[0].bias.grad = None
+        ours.step()
         theirs.step()
         assert float(loss.data) == pytest.approx(ref_loss.item(), rel=1e-6)
     for layer, linear in zip(net.layers, [m for m in ref if isinstance(m, torch.nn.Linear)],
                              strict=True):
         np.testing.assert_allclose(layer.W.data, linear.weight.detach().numpy(), rtol=1e-6,
+                                   atol=1e-10)
+        np.testing.assert_allclose(layer.b.data, linear.bias.detach().numpy(), rtol=1e-6,
                                    atol=1e-10)
 
 

@@ -39,31 +39,76 @@ def _check(name: str, value, low: float, high: float = np.inf, low_open: bool = 
 
 
 class Optimizer:
-    """Base: holds the parameters θ and updates them in place from their ``.grad``."""
+    """Base: holds the parameters θ and updates them in place from their ``.grad``.
+
+    A subclass writes its rule once, ``_update(k, theta, g, t)``, for one parameter k, or for
+    all of θ as one vector (k = None), with its state from ``_buffer(name, k)``.
+    """
 
     lr: float
+
+    # NOTE: one update costs about ten numpy calls a parameter; for a small network those
+    # calls, not the arithmetic, are the time (6 parameters of breast_cancer's [30,16,8,1]:
+    # 42 µs a step, against 15 µs for one update of θ as a single vector). Up to this many
+    # entries, θ and ∇C are gathered into one vector, updated, and θ scattered back.
+    FLAT_MAX = 1 << 15
 
     def __init__(self) -> None:
         self.params: list[Tensor] = []
         self.t = 0  # number of steps taken
+        self._steps: list[int] = []  # steps in which each parameter had a gradient
 
     def setup(self, params: Sequence[Tensor]) -> None:
         """Attach the parameters to update and reset the optimizer's state."""
         self.params = list(params)
         self.t = 0
-        self._reset()
+        self._steps = [0] * len(self.params)
+        sizes = [p.data.size for p in self.params]
+        self._bounds = list(zip(np.cumsum([0, *sizes[:-1]]).tolist(),
+                                np.cumsum(sizes).tolist(), strict=True))
+        dtypes = {p.data.dtype for p in self.params}
+        # state of all parameters in one vector, each parameter's a view of its part
+        self._dtype = dtypes.pop() if len(dtypes) == 1 else None
+        self._flat = self._dtype is not None and 0 < sum(sizes) <= self.FLAT_MAX
+        self._state: dict = {}
 
-    def _reset(self) -> None:
-        """Clear per-parameter state (moments, velocities)."""
+    def _buffer(self, name: str, k: int | None) -> np.ndarray:
+        """State ``name`` (zeros at first) of parameter k, or of all of θ (k = None)."""
+        if self._dtype is None:  # parameters of several dtypes: separate arrays
+            if (name, k) not in self._state:
+                self._state[name, k] = np.zeros_like(self.params[k].data)
+            return self._state[name, k]
+        flat = self._state.get(name)
+        if flat is None:
+            flat = self._state[name] = np.zeros(self._bounds[-1][1] if self._bounds else 0,
+                                                self._dtype)
+        if k is None:
+            return flat
+        start, stop = self._bounds[k]
+        return flat[start:stop].reshape(self.params[k].shape)
 
     def step(self) -> None:
-        """One update of every parameter that has a gradient."""
+        """One update of every parameter that has a gradient (one without is skipped, and
+        its step count, which Adam's bias corrections use, stays put, as in PyTorch)."""
         self.t += 1
+        steps = self._steps
+        if (self._flat and all(p.grad is not None for p in self.params)
+                and steps.count(steps[0]) == len(steps)):
+            self._steps = [count + 1 for count in steps]
+            theta = np.concatenate([p.data.ravel() for p in self.params])
+            g = np.concatenate([p.grad.ravel() for p in self.params]).astype(theta.dtype,
+                                                                               copy=False)
+            self._update(None, theta, g, self._steps[0])
+            for p, (start, stop) in zip(self.params, self._bounds, strict=True):
+                p.data[...] = theta[start:stop].reshape(p.shape)
+            return
         for k, p in enumerate(self.params):
             if p.grad is not None:
-                self._update(k, p.data, p.grad)
+                steps[k] += 1
+                self._update(k, p.data, p.grad, steps[k])
 
-    def _update(self, k: int, theta: np.ndarray, g: np.ndarray) -> None:
+    def _update(self, k: int | None, theta: np.ndarray, g: np.ndarray, t: int) -> None:
+        """θ ← its update from the gradient g, at this parameter's t-th step."""
         raise NotImplementedError
 
     def zero_grad(self) -> None:
@@ -83,13 +128,8 @@ class GradientDescent(Optimizer):
         super().__init__()
         self.lr = _check("lr (the learning rate α)", lr, 0.0)
 
-    def _reset(self):
-        self._scratch: dict[int, np.ndarray] = {}
-
-    def _update(self, k, theta, g):
-        tmp = self._scratch.get(k)
-        if tmp is None:
-            tmp = self._scratch[k] = np.empty_like(theta)
+    def _update(self, k, theta, g, t):
+        tmp = self._buffer("scratch", k)
         np.multiply(g, self.lr, out=tmp)  # in place: no temporary the size of θ per step
         theta -= tmp
 
@@ -110,24 +150,15 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
 
-    def _reset(self):
-        self._velocity: dict[int, np.ndarray] = {}
-        self._scratch: dict[int, np.ndarray] = {}
-
-    def _update(self, k, theta, g):
-        if k not in self._scratch:
-            self._scratch[k] = np.empty_like(theta)
-        tmp = self._scratch[k]
+    def _update(self, k, theta, g, t):
+        tmp = self._buffer("scratch", k)
         if self.momentum == 0:
             np.multiply(g, self.lr, out=tmp)
             theta -= tmp
             return
-        v = self._velocity.get(k)
-        if v is None:
-            v = self._velocity[k] = g.copy()
-        else:
-            v *= self.momentum
-            v += g
+        v = self._buffer("velocity", k)  # starts at 0, so the first v is g, as in PyTorch
+        v *= self.momentum
+        v += g
         if self.nesterov:  # θ -= α (g + μ v)
             np.multiply(v, self.momentum, out=tmp)
             tmp += g
@@ -153,27 +184,19 @@ class Adam(Optimizer):
         self.beta2 = _check("beta2", beta2, 0.0, 1.0, low_open=False, high_open=True)
         self.eps = _check("eps", eps, 0.0)
 
-    def _reset(self):
-        self._m: dict[int, np.ndarray] = {}
-        self._v: dict[int, np.ndarray] = {}
-        self._scratch: dict[int, np.ndarray] = {}
-
-    def _update(self, k, theta, g):
-        if k not in self._m:
-            self._m[k], self._v[k] = np.zeros_like(theta), np.zeros_like(theta)
-            self._scratch[k] = np.empty_like(theta)
+    def _update(self, k, theta, g, t):
         # NOTE: kept as m' = m / (1 - β₁) and v' = v / (1 - β₂), so that the moment updates
         # m' ← β₁ m' + g and v' ← β₂ v' + g² need no scaling pass; every constant folds into
         # the two scalars below (10 passes over θ instead of 12, same steps).
-        m, v, tmp = self._m[k], self._v[k], self._scratch[k]
+        m, v, tmp = (self._buffer(name, k) for name in ("m", "v", "scratch"))
         m *= self.beta1
         m += g
         v *= self.beta2
         np.multiply(g, g, out=tmp)
         v += tmp
         # α m̂ / (√v̂ + ε) with m̂ = c₁ m', √v̂ = c₂ √v' is (α c₁ / c₂) · m' / (√v' + ε / c₂)
-        c1 = (1 - self.beta1) / (1 - self.beta1**self.t)
-        c2 = np.sqrt((1 - self.beta2) / (1 - self.beta2**self.t))
+        c1 = (1 - self.beta1) / (1 - self.beta1**t)
+        c2 = np.sqrt((1 - self.beta2) / (1 - self.beta2**t))
         np.sqrt(v, out=tmp)
         tmp += self.eps / c2
         np.divide(m, tmp, out=tmp)

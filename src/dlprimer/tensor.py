@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import numbers
+import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -250,23 +251,24 @@ class Tensor:
                     f"gradient has shape {seed.shape} but the Tensor has shape {self.shape}"
                 )
 
-        grads: dict[int, np.ndarray] = {id(self): seed}
+        # NOTE: keyed by the Tensors themselves (hashed by identity, as Tensor defines no
+        # __eq__): no id() call per edge, on a path that runs every training step.
+        grads: dict[Tensor, np.ndarray] = {self: seed}
         # Arrays we may write into: fresh results of a backward rule (no base, not the
         # incoming g, not returned twice). Anything else may be a view of someone's data.
-        owned: set[int] = set()
+        owned: set[Tensor] = set()
         for node in _topological_order(self):
-            key = id(node)
-            g = grads.pop(key, None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             if node._backward is None:  # a leaf: keep the gradient
                 if node.grad is not None:
                     node.grad += g
-                elif key in owned and g.dtype == node.data.dtype and g.shape == node.shape:
+                elif node in owned and g.dtype == node.data.dtype and g.shape == node.shape:
                     node.grad = g  # fresh and ours: adopt it without a copy
                 else:
                     node.grad = np.array(g, dtype=node.data.dtype, copy=True)
-                owned.discard(key)
+                owned.discard(node)
                 continue
             parent_grads = node._backward(g)
             if len(parent_grads) == 1:
@@ -277,20 +279,19 @@ class Tensor:
             for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                pkey = id(parent)
-                if pkey not in grads:
-                    grads[pkey] = parent_grad
+                if parent not in grads:
+                    grads[parent] = parent_grad
                     if (distinct and parent_grad.base is None and parent_grad is not g
                             and parent_grad.flags.writeable):
-                        owned.add(pkey)
-                elif pkey in owned:
-                    grads[pkey] += parent_grad
+                        owned.add(parent)
+                elif parent in owned:
+                    grads[parent] += parent_grad
                 else:
                     # NOTE: the stored array may be a view of someone else's data: never
                     # add into it in place; allocate once, then accumulate in place.
-                    grads[pkey] = grads[pkey] + parent_grad
-                    owned.add(pkey)
-            owned.discard(key)
+                    grads[parent] = grads[parent] + parent_grad
+                    owned.add(parent)
+            owned.discard(node)
 
     # ------------------------------------------------------------ arithmetic (Sec. 5)
     def __add__(self, other) -> Tensor:
@@ -670,15 +671,14 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     A Tensor is always created after the Tensors it is computed from, so sorting the
     reachable nodes by creation number, newest first, is a topological order.
     """
-    seen = {id(root): root}
+    seen = {root}
     stack = [root]
     while stack:
         for parent in stack.pop()._parents:
-            if parent.requires_grad and id(parent) not in seen:
-                seen[id(parent)] = parent
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
                 stack.append(parent)
-    return sorted(seen.values(), key=_by_creation, reverse=True)
+    return sorted(seen, key=_by_creation, reverse=True)
 
 
-def _by_creation(node: Tensor) -> int:
-    return node._seq
+_by_creation = operator.attrgetter("_seq")  # a Tensor's creation number
