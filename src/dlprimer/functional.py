@@ -226,8 +226,7 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
         if target.dtype.kind not in "iu" or (n and (target.min() < 0 or target.max() >= K)):
             raise ValueError(f"class indices must be integers in 0..{K - 1}, got "
                              f"{target[:5].tolist()}...")
-        Y = np.zeros_like(x)
-        Y[np.arange(n), target] = 1
+        rows, Y = np.arange(n), None  # the one-hot matrix is never built: pick entries
     elif target.shape == (n, K):
         Y = target.astype(x.dtype, copy=False)
     else:
@@ -237,10 +236,20 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
     shifted = x - x.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
-    log_p = shifted - np.log(sum_exp)
-    out = np.asarray(-(Y * log_p).sum() / n, dtype=x.dtype)
+    log_sum = np.log(sum_exp)  # (n, 1)
+    if Y is None:  # -log p_{y_i} = log Σ e^{z_k - m} - (z_{y_i} - m)
+        total = (log_sum[:, 0] - shifted[rows, target]).sum()
+    else:
+        total = -(Y * (shifted - log_sum)).sum()
+    out = np.asarray(total / n, dtype=x.dtype)
 
     def backward(g):
-        return (g * (exp / sum_exp - Y) / n,)
+        p = exp / sum_exp  # softmax(Z), (n, K)
+        if Y is None:
+            p[rows, target] -= 1
+        else:
+            p -= Y
+        p *= g / n
+        return (p,)
 
     return Tensor._make(out, (Z,), backward, "cross_entropy")
