@@ -159,6 +159,18 @@ def test_conv_grayscale_image_as_matrix_for_one_channel():
     assert e.values["z"] == pytest.approx(float(layer(x[None, None]).numpy()[0, 1, 2, 0]))
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_conv_layer_with_activation_shows_the_feature_map_entry(activation):
+    layer = dp.nn.Conv2d(1, 2, 2, activation=activation, dtype=np.float64, seed=5)
+    x = np.arange(16.0).reshape(4, 4) - 8
+    e = layer.explain(x, channel_out=1, i=0, j=0)
+    assert e.values["a"] == pytest.approx(float(layer(x[None, None]).numpy()[0, 1, 0, 0]))
+    assert e.values["a"] == pytest.approx({"relu": max(e.values["z"], 0.0),
+                                           "tanh": np.tanh(e.values["z"])}[activation])
+    assert "feature map" in e.text() and "a_{1,1}" in e.text()
+    assert "a = " not in dp.nn.Conv2d(1, 2, 2).explain().text()  # no activation: no a
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(x=np.zeros((2, 5, 5))), r"x has 2 channel\(s\).*C_in = 3"),
     (dict(x=np.zeros((5, 5))), r"one grayscale channel.*C_in = 3"),

@@ -259,10 +259,21 @@ def explain_conv2d_layer(layer: Conv2d, x=None, digits: int = 4, channel_out: in
                             r"d = C_{\text{out}} C_{\text{in}} k_h k_w + C_{\text{out}} = "
                             rf"{C_out} \cdot {C_in} \cdot {kh} \cdot {kw} + {C_out}")
             + f" = {W.size + b.size}")
+    activation = getattr(layer, "activation", None)
+    if activation is not None:
+        sigma = _ACTIVATIONS[activation][0]
+        out.add("feature map", _words("the layer returns ") + "a = " + sigma + "(z)"
+                + _words(" entry by entry (Sec. 10)"))
     if x is None:
         return out
-    return _conv_entry(out, W, _one_image(x, C_in), b, layer.stride, layer.padding,
-                       channel_out, i, j, digits)
+    out = _conv_entry(out, W, _one_image(x, C_in), b, layer.stride, layer.padding,
+                      channel_out, i, j, digits)
+    if activation is not None:
+        a = float(_ACTIVATIONS[activation][1](np.float64(out.values["z"])))
+        out.values["a"] = a
+        out.add("feature map", E(f"a_{{{i + 1},{j + 1}}} = ") + sigma
+                + E(f"(z_{{{i + 1},{j + 1}}}) = ") + num(a, digits))
+    return out
 
 
 
@@ -489,6 +500,7 @@ def explain_attention_layer(layer: MultiHeadAttention, X=None, digits: int = 4, 
 # re-export the two functions). Its helpers are imported here, after the definitions, so that
 # either module can be imported first without a circular-import error.
 from dlprimer.explain import (  # noqa: E402
+    _ACTIVATIONS,
     _R,
     DOTS,
     IN,
