@@ -194,15 +194,19 @@ def test_conv2d_layer_matches_torch_nn_conv2d():
 @pytest.mark.parametrize("k, stride", [(2, None), (3, 1), (2, 3), ((2, 3), (1, 2)), (3, 2)])
 def test_pools_match_torch(k, stride):
     x = rng.standard_normal((2, 3, 9, 8))
-    for ours_fn, torch_fn in ((F.max_pool2d, torch.nn.functional.max_pool2d),
-                              (F.avg_pool2d, torch.nn.functional.avg_pool2d)):
-        a, a_t = dp.Tensor(x, requires_grad=True), T(x)
-        y, y_t = ours_fn(a, k, stride), torch_fn(a_t, k, stride)
-        np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), atol=1e-12)
-        g = rng.standard_normal(y.shape)
-        y.backward(g)
-        y_t.backward(torch.tensor(g))
-        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-12)
+    assert_pool_matches_torch(F.max_pool2d, torch.nn.functional.max_pool2d, x, k, stride)
+    assert_pool_matches_torch(F.avg_pool2d, torch.nn.functional.avg_pool2d, x, k, stride)
+
+
+def assert_pool_matches_torch(ours_fn, torch_fn, x, k, stride):
+    """Output and dL/dx equal torch's, for the same incoming gradient."""
+    a, a_t = dp.Tensor(x, requires_grad=True), T(x)
+    y, y_t = ours_fn(a, k, stride), torch_fn(a_t, k, stride)
+    np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    y_t.backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-12)
 
 
 def test_pool_layers_and_flatten():
@@ -225,13 +229,7 @@ def test_max_pool_with_many_ties_matches_torch(k, stride):
     # ReLU outputs are full of exact zeros: most windows tie, and each window's gradient
     # must go to its first maximum, as in torch (overlapping windows add up).
     x = np.maximum(rng.integers(-3, 2, size=(2, 3, 9, 8)), 0).astype(np.float64)
-    a, a_t = dp.Tensor(x, requires_grad=True), T(x)
-    y, y_t = F.max_pool2d(a, k, stride), torch.nn.functional.max_pool2d(a_t, k, stride)
-    np.testing.assert_array_equal(y.numpy(), y_t.detach().numpy())
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    y_t.backward(torch.tensor(g))
-    np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-12)
+    assert_pool_matches_torch(F.max_pool2d, torch.nn.functional.max_pool2d, x, k, stride)
 
 
 def test_max_pool_propagates_nan_like_torch():
