@@ -174,9 +174,9 @@ def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> 
         Z = W_col @ X_col  # (C_out, m·Hg·Wg): z = W x of eq. (8), every patch at once (38)
         if b is not None:
             Z += b.data[:, None]
-        out[s0:s1] = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out)
         if sigma is not None:
-            out[s0:s1] = sigma(out[s0:s1])  # the feature map σ(z) while the chunk is hot
+            Z = sigma(Z)  # the feature map σ(z), while Z is hot in cache
+        out[s0:s1] = grid.crop(Z, s1 - s0)  # (m, C_out, H_out, W_out)
 
     def backward(g):
         need_x, need_W = x.requires_grad, W.requires_grad
