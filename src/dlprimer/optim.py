@@ -74,18 +74,22 @@ class Optimizer:
 
     def _buffer(self, name: str, k: int | None) -> np.ndarray:
         """State ``name`` (zeros at first) of parameter k, or of all of θ (k = None)."""
+        array = self._state.get((name, k))  # made once, then looked up every step
+        if array is not None:
+            return array
         if self._dtype is None:  # parameters of several dtypes: separate arrays
-            if (name, k) not in self._state:
-                self._state[name, k] = np.zeros_like(self.params[k].data)
-            return self._state[name, k]
-        flat = self._state.get(name)
-        if flat is None:
-            flat = self._state[name] = np.zeros(self._bounds[-1][1] if self._bounds else 0,
-                                                self._dtype)
-        if k is None:
-            return flat
-        start, stop = self._bounds[k]
-        return flat[start:stop].reshape(self.params[k].shape)
+            array = np.zeros_like(self.params[k].data)
+        else:
+            flat = self._state.get((name, None))
+            if flat is None:
+                size = self._bounds[-1][1] if self._bounds else 0
+                flat = self._state[name, None] = np.zeros(size, self._dtype)
+            if k is None:
+                return flat
+            start, stop = self._bounds[k]
+            array = flat[start:stop].reshape(self.params[k].shape)  # a view of θ's part
+        self._state[name, k] = array
+        return array
 
     def step(self) -> None:
         """One update of every parameter that has a gradient (one without is skipped, and
