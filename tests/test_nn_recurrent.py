@@ -83,14 +83,18 @@ def test_rnn_matches_torch(with_state):
     X = rng.standard_normal((4, 6, 3))
     h0 = rng.standard_normal((4, 5)) if with_state else None
     x, x_t = dp.Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
-    out, h = ours(x, h0)
-    out_t, h_t = theirs(x_t, None if h0 is None else torch.tensor(h0[None]))
+    h0_ours = None if h0 is None else dp.Tensor(h0, requires_grad=True)
+    h0_t = None if h0 is None else torch.tensor(h0[None], requires_grad=True)
+    out, h = ours(x, h0_ours)
+    out_t, h_t = theirs(x_t, h0_t)
     np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(h.numpy(), h_t[0].detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(out.shape)
-    (out * g).sum().backward()
-    (out_t * torch.tensor(g)).sum().backward()
+    g, g_h = rng.standard_normal(out.shape), rng.standard_normal(h.shape)
+    ((out * g).sum() + (h * g_h).sum()).backward()  # gradient through h_T as well
+    ((out_t * torch.tensor(g)).sum() + (h_t[0] * torch.tensor(g_h)).sum()).backward()
     np.testing.assert_allclose(x.grad, x_t.grad.numpy(), atol=1e-10)
+    if with_state:
+        np.testing.assert_allclose(h0_ours.grad, h0_t.grad[0].numpy(), atol=1e-10)
     for ours_grad, theirs_grad in zip([p.grad for p in ours.parameters()], _torch_grads(theirs),
                                       strict=True):
         np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-10)
@@ -104,16 +108,25 @@ def test_lstm_matches_torch(with_state):
     X = rng.standard_normal((2, 7, 3))
     state = (rng.standard_normal((2, 4)), rng.standard_normal((2, 4))) if with_state else None
     x, x_t = dp.Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
-    out, (h, c) = ours(x, state)
-    out_t, (h_t, c_t) = theirs(x_t, None if state is None else
-                               tuple(torch.tensor(s[None]) for s in state))
+    state_ours = None if state is None else tuple(dp.Tensor(a, requires_grad=True)
+                                                  for a in state)
+    state_t = None if state is None else tuple(torch.tensor(a[None], requires_grad=True)
+                                               for a in state)
+    out, (h, c) = ours(x, state_ours)
+    out_t, (h_t, c_t) = theirs(x_t, state_t)
     np.testing.assert_allclose(out.numpy(), out_t.detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(h.numpy(), h_t[0].detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(c.numpy(), c_t[0].detach().numpy(), atol=1e-10)
-    g_out, g_c = rng.standard_normal(out.shape), rng.standard_normal(c.shape)
-    ((out * g_out).sum() + (c * g_c).sum()).backward()  # gradient through c_T as well
-    ((out_t * torch.tensor(g_out)).sum() + (c_t[0] * torch.tensor(g_c)).sum()).backward()
+    g_out, g_h, g_c = (rng.standard_normal(a.shape) for a in (out, h, c))
+    # gradient through h_T and c_T as well
+    ((out * g_out).sum() + (h * g_h).sum() + (c * g_c).sum()).backward()
+    ((out_t * torch.tensor(g_out)).sum() + (h_t[0] * torch.tensor(g_h)).sum()
+     + (c_t[0] * torch.tensor(g_c)).sum()).backward()
     np.testing.assert_allclose(x.grad, x_t.grad.numpy(), atol=1e-10)
+    if with_state:
+        for ours_state, theirs_state in zip(state_ours, state_t, strict=True):
+            np.testing.assert_allclose(ours_state.grad, theirs_state.grad[0].numpy(),
+                                       atol=1e-10)
     for ours_grad, theirs_grad in zip([p.grad for p in ours.parameters()], _torch_grads(theirs),
                                       strict=True):
         np.testing.assert_allclose(ours_grad, theirs_grad, atol=1e-10)
@@ -143,6 +156,8 @@ def test_recurrent_float32_and_bad_input():
         nn.RNN(3, 4)(np.zeros((2, 5, 4)))
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 4\)"):
         lstm(np.zeros((2, 5, 3)), (np.zeros((1, 2, 4)), np.zeros((2, 4))))
+    with pytest.raises(ValueError, match=r"at least one element \(T >= 1\)"):
+        lstm(np.zeros((2, 0, 3)))
 
 
 def test_rnn_extreme_inputs_saturate_without_overflow():
