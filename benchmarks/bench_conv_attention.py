@@ -1,5 +1,5 @@
-"""Speed of conv2d, self-attention (forward + backward) and a CNN training step against
-PyTorch on the CPU.
+"""Speed of conv2d, self-attention, RNN and LSTM (forward + backward) and a CNN training
+step against PyTorch on the CPU.
 
     .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 5]
         [--rounds 3] [--only TEXT ...]
@@ -143,6 +143,25 @@ def cnn_step_case(n, rng):
     return ours, theirs
 
 
+def recurrent_case(kind, n, T, input_size, hidden, rng):
+    """RNN or LSTM forward + backward over a whole sequence, from a dense gradient."""
+    X = rng.standard_normal((n, T, input_size)).astype(np.float32)
+    g = rng.standard_normal((n, T, hidden)).astype(np.float32)
+    ours_layer = getattr(nn, kind)(input_size, hidden, seed=0)
+    theirs_layer = getattr(torch.nn, kind)(input_size, hidden, batch_first=True)
+    g_t = torch.tensor(g)
+
+    def ours():
+        ours_layer.zero_grad()
+        ours_layer(dp.Tensor(X, requires_grad=True))[0].backward(g)
+
+    def theirs():
+        theirs_layer.zero_grad()
+        theirs_layer(torch.tensor(X, requires_grad=True))[0].backward(g_t)
+
+    return ours, theirs
+
+
 CASES = [
     ("CNN training step, batch 64, 28x28", lambda rng: cnn_step_case(64, rng)),
     ("conv2d (64,1,28,28) -> 32 ch 3x3", lambda rng: conv_case(64, 1, 28, 32, 3, rng)),
@@ -152,6 +171,8 @@ CASES = [
     ("attention n=32 T=128 d=64 vs torch SDPA",
      lambda rng: attention_case(32, 128, 64, rng)[::2]),
     ("MultiHeadAttention n=32 T=128 d=64 h=4", lambda rng: mha_case(32, 128, 64, 4, rng)),
+    ("RNN n=32 T=50 I=16 H=64", lambda rng: recurrent_case("RNN", 32, 50, 16, 64, rng)),
+    ("LSTM n=32 T=50 I=16 H=64", lambda rng: recurrent_case("LSTM", 32, 50, 16, 64, rng)),
 ]
 
 

@@ -1,10 +1,10 @@
 """Recurrent layers (primer Sec. 10): RNN and LSTM read a sequence one element at a time,
 keeping an internal state.
 
-The input's share of every step, U = X W_ihᵀ + b, is one matrix product in Tensor ops.
-The recurrence over t is one fused primitive per layer (``_rnn_scan``, ``_lstm_scan``):
-its forward loop keeps each step's gates and states, and its backward is
-backpropagation through time written out, step by step in reverse. NOTE: fused for
+Each layer is one fused primitive (``_rnn_scan``, ``_lstm_scan``): the inputs' share of
+every step, W_ih x_t + b, in one batched product, then a forward loop over t that keeps
+each step's gates and states; its backward is backpropagation through time written out,
+step by step in reverse. NOTE: fused for
 speed: as a graph of Tensor ops, each step was about twenty nodes, and an LSTM over 50
 steps ran 8x slower than PyTorch's. Inputs are batch-first: X ∈ R^{n × T × I}, n
 sequences of T vectors x_t ∈ R^I. Parameters follow PyTorch's nn.RNN / nn.LSTM (one
@@ -91,9 +91,7 @@ class RNN(Module):
         X = _sequence(self, X)
         n, T, _ = X.shape
         h = _state(self, h0, n, X.dtype, "h0")
-        # The input's share does not depend on h, so one matrix product covers every t.
-        U = X @ self.W_ih.T + (self.b_ih + self.b_hh)  # (n, T, H)
-        out = _rnn_scan(U, self.W_hh, h)  # h_1, ..., h_T
+        out = _rnn_scan(X, self.W_ih, self.b_ih, self.b_hh, self.W_hh, h)  # h_1, ..., h_T
         return out, out[:, T - 1]  # (n, T, H), (n, H)
 
 
@@ -145,9 +143,8 @@ class LSTM(Module):
         h0, c0 = (None, None) if state is None else state
         h = _state(self, h0, n, X.dtype, "h0")
         c = _state(self, c0, n, X.dtype, "c0")
-        # The input's share of z_t does not depend on h, so one product covers every t.
-        U = X @ self.W_ih.T + (self.b_ih + self.b_hh)  # (n, T, 4H)
-        Y = _lstm_scan(U, self.W_hh, h, c)  # h_1, ..., h_T, then c_T: (n, T + 1, H)
+        # h_1, ..., h_T, then c_T: (n, T + 1, H)
+        Y = _lstm_scan(X, self.W_ih, self.b_ih, self.b_hh, self.W_hh, h, c)
         return Y[:, :T], (Y[:, T - 1], Y[:, T])  # (n, T, H), ((n, H), (n, H))
 
 
@@ -167,16 +164,34 @@ def _batch_first(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(2, 0, 1))
 
 
-def _weight_gradient(dZ: np.ndarray, h0: np.ndarray, hs: np.ndarray) -> np.ndarray:
-    """dL/dW_hh = Σ_t dz_t h_{t-1}ᵀ from dZ (T, k, n), h_0 (n, H) and h_1..h_T (T, H, n)."""
-    h_prev = np.concatenate([h0.T[None], hs[:-1]])  # h_0, ..., h_{T-1}: (T, H, n)
-    return np.tensordot(dZ, h_prev, axes=([0, 2], [0, 2]))  # (k, H)
+def _input_share(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor):
+    """(x, u): the inputs x_t and their share u_t = W_ih x_t + b_ih + b_hh of z_t, for
+    every t at once (it does not depend on h), as (T, I, n) and (T, k, n)."""
+    x = _steps_of(X.data)  # (T, I, n)
+    u = np.matmul(W_ih.data, x)  # (T, k, n)
+    u += (b_ih.data + b_hh.data)[:, None]
+    return x, u
 
 
-def _rnn_scan(U: Tensor, W_hh: Tensor, h0: Tensor) -> Tensor:
-    """h_t = tanh(W_hh h_{t-1} + u_t) for t = 1..T, from U (n, T, H) and h_0 (n, H);
-    returns (h_1, ..., h_T) as (n, T, H)."""
-    u, w = _steps_of(U.data), W_hh.data  # (T, H, n), (H, H)
+def _weight_gradients(dZ: np.ndarray, x: np.ndarray, W_ih: np.ndarray, h0: np.ndarray,
+                      hs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """dL/dX, dL/dW_ih, dL/db (both biases) and dL/dW_hh from dZ = (dL/dz_t) (T, k, n),
+    with z_t = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}."""
+    k, H = dZ.shape[1], hs.shape[1]
+    dX = _batch_first(np.matmul(W_ih.T, dZ))  # W_ihᵀ dz_t for every t: (n, T, I)
+    dZ_all = dZ.transpose(1, 0, 2).reshape(k, -1)  # (k, T·n): every step's columns
+    x_all = x.transpose(1, 0, 2).reshape(x.shape[1], -1)  # (I, T·n)
+    h_prev = np.concatenate([h0.T[None], hs[:-1]]).transpose(1, 0, 2).reshape(H, -1)
+    # Σ_t dz_t x_tᵀ, Σ_t Σ_samples dz_t, Σ_t dz_t h_{t-1}ᵀ
+    return dX, dZ_all @ x_all.T, dZ_all.sum(axis=1), dZ_all @ h_prev.T
+
+
+def _rnn_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor,
+              h0: Tensor) -> Tensor:
+    """h_t = tanh(W_ih x_t + b_ih + b_hh + W_hh h_{t-1}) for t = 1..T, from X (n, T, I)
+    and h_0 (n, H); returns (h_1, ..., h_T) as (n, T, H)."""
+    x, u = _input_share(X, W_ih, b_ih, b_hh)  # (T, I, n), (T, H, n)
+    w = W_hh.data  # (H, H)
     T, H, n = u.shape
     hs = np.empty((T, H, n), np.result_type(u, w, h0.data))  # h_1, ..., h_T
     h = h0.data.T  # (H, n)
@@ -187,7 +202,7 @@ def _rnn_scan(U: Tensor, W_hh: Tensor, h0: Tensor) -> Tensor:
 
     def backward(g):  # backpropagation through time, t = T, ..., 1
         g = _steps_of(g)  # dL/dh_t from the outputs, (T, H, n)
-        dZ = np.empty_like(hs)  # dL/dz_t for every t: also dL/du_t
+        dZ = np.empty_like(hs)  # dL/dz_t for every t
         dh = np.zeros((H, n), hs.dtype)  # dL/dh_t through h_{t+1}
         for t in reversed(range(T)):
             dh += g[t]  # ... plus the output's own gradient
@@ -196,15 +211,18 @@ def _rnn_scan(U: Tensor, W_hh: Tensor, h0: Tensor) -> Tensor:
             np.subtract(1, dz, out=dz)  # tanh' = 1 - h_t²
             dz *= dh
             dh = w.T @ dz  # dL/dh_{t-1}
-        return _batch_first(dZ), _weight_gradient(dZ, h0.data, hs), dh.T
+        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, x, W_ih.data, h0.data, hs)
+        return dX, dW_ih, db, db, dW_hh, dh.T
 
-    return Tensor._make(_batch_first(hs), (U, W_hh, h0), backward, "rnn")
+    return Tensor._make(_batch_first(hs), (X, W_ih, b_ih, b_hh, W_hh, h0), backward, "rnn")
 
 
-def _lstm_scan(U: Tensor, W_hh: Tensor, h0: Tensor, c0: Tensor) -> Tensor:
-    """The LSTM recurrence from U (n, T, 4H) and (h_0, c_0): returns (n, T + 1, H) holding
+def _lstm_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor,
+               h0: Tensor, c0: Tensor) -> Tensor:
+    """The LSTM recurrence from X (n, T, I) and (h_0, c_0): returns (n, T + 1, H) holding
     h_1, ..., h_T and then c_T (one array, so that one node carries both outputs)."""
-    u, w = _steps_of(U.data), W_hh.data  # (T, 4H, n), (4H, H)
+    x, u = _input_share(X, W_ih, b_ih, b_hh)  # (T, I, n), (T, 4H, n)
+    w = W_hh.data  # (4H, H)
     T, H4, n = u.shape
     H = H4 // 4
     dtype = np.result_type(u, w, h0.data, c0.data)
@@ -238,7 +256,7 @@ def _lstm_scan(U: Tensor, W_hh: Tensor, h0: Tensor, c0: Tensor) -> Tensor:
 
     def backward(gY):  # backpropagation through time, t = T, ..., 1
         g_h = _steps_of(gY[:, :T])  # dL/dh_t from the outputs, (T, H, n)
-        dZ = np.empty_like(gates)  # dL/dz_t for every t: also dL/du_t
+        dZ = np.empty_like(gates)  # dL/dz_t for every t
         dh = np.zeros((H, n), dtype)  # dL/dh_t through step t + 1
         dc = np.array(gY[:, T].T, dtype=dtype)  # dL/dc_t; at t = T from the output c_T
         for t in reversed(range(T)):
@@ -257,6 +275,7 @@ def _lstm_scan(U: Tensor, W_hh: Tensor, h0: Tensor, c0: Tensor) -> Tensor:
             np.subtract(1, slope[2 * H:3 * H], out=slope[2 * H:3 * H])  # tanh' = 1 - g²
             dz *= slope  # dL/dz_t
             dh = w.T @ dz  # dL/dh_{t-1}
-        return _batch_first(dZ), _weight_gradient(dZ, h0.data, hs), dh.T, dc.T
+        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, x, W_ih.data, h0.data, hs)
+        return dX, dW_ih, db, db, dW_hh, dh.T, dc.T
 
-    return Tensor._make(Y, (U, W_hh, h0, c0), backward, "lstm")
+    return Tensor._make(Y, (X, W_ih, b_ih, b_hh, W_hh, h0, c0), backward, "lstm")
