@@ -59,6 +59,8 @@ CASES = [
     Case("pow_half", ((3, 4),), lambda x: x**0.5, lambda x: x**0.5, positive=True),
     Case("matmul_2d", ((3, 4), (4, 5)), lambda a, b: a @ b, lambda a, b: a @ b),
     Case("matmul_batched", ((2, 3, 4), (2, 4, 5)), lambda a, b: a @ b, lambda a, b: a @ b),
+    Case("matmul_4d_rows_times_matrix", ((2, 3, 4, 5), (5, 2)), lambda a, b: a @ b,
+         lambda a, b: a @ b),
     Case("matmul_broadcast_batch", ((2, 3, 4), (4, 5)), lambda a, b: a @ b,
          lambda a, b: a @ b),
     Case("matmul_matrix_vector", ((5, 3), (3,)), lambda a, b: a @ b, lambda a, b: a @ b),

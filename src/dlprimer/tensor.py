@@ -409,6 +409,9 @@ class Tensor:
                 f"matrix product of shapes {a.shape} and {b.shape}: the columns of the left "
                 f"({a.shape[-1]}) must equal the rows of the right ({inner_b})"
             )
+        need_a, need_b = self.requires_grad, other.requires_grad
+        if a.ndim > 2 and b.ndim == 2:
+            return _rows_times_matrix(self, other, need_a, need_b)
         try:
             out = a @ b
         except ValueError as err:  # batch axes that do not broadcast
@@ -416,8 +419,6 @@ class Tensor:
                 f"matrix product of shapes {a.shape} and {b.shape}: batch axes "
                 f"{a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
             ) from err
-
-        need_a, need_b = self.requires_grad, other.requires_grad
 
         def backward(g):
             if not (g.flags.c_contiguous or g.flags.f_contiguous):
@@ -663,6 +664,26 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     (2, 2)
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _rows_times_matrix(A: Tensor, B: Tensor, need_a: bool, need_b: bool) -> Tensor:
+    """A @ B for A (..., k) with leading axes and a matrix B (k, m), as one product.
+
+    NOTE: numpy would multiply each (T, k) block of A separately (a batch of small
+    products) and dC/dB would need an (n, k, m) temporary summed over n; flattening A's
+    leading axes makes each of the three products one large one.
+    """
+    a, b = A.data, B.data
+    a2 = a.reshape(-1, a.shape[-1])  # (rows, k)
+    out = (a2 @ b).reshape(*a.shape[:-1], b.shape[1])  # (..., m)
+
+    def backward(g):
+        g2 = np.ascontiguousarray(g).reshape(-1, b.shape[1])  # (rows, m)
+        ga = (g2 @ b.T).reshape(a.shape) if need_a else None  # dC/dA = G Bᵀ
+        gb = a2.T @ g2 if need_b else None  # dC/dB = Aᵀ G, summed over every row
+        return ga, gb
+
+    return Tensor._make(out, (A, B), backward, "matmul")
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
