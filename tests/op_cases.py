@@ -148,4 +148,9 @@ CASES = [
          lambda z: _F().binary_cross_entropy_with_logits(z, _torch().tensor(_Y_BINARY))),
     Case("mse_loss_eq20", ((5, 3),), lambda y_hat: dp.functional.mse_loss(y_hat, _Y_REAL),
          lambda y_hat: ((y_hat - _torch().tensor(_Y_REAL)) ** 2).sum() / 5),
+    Case("layer_norm", ((2, 3, 5), (5,), (5,)),
+         lambda x, w, b: dp.nn.functional.layer_norm(x, w, b),
+         lambda x, w, b: _F().layer_norm(x, (5,), w, b)),
+    Case("layer_norm_plain", ((4, 6),), lambda x: dp.nn.functional.layer_norm(x),
+         lambda x: _F().layer_norm(x, (6,))),
 ]
