@@ -1,5 +1,5 @@
-"""Speed of conv2d, self-attention, RNN and LSTM (forward + backward) and a CNN training
-step against PyTorch on the CPU.
+"""Speed of conv2d, self-attention, a Transformer encoder block, RNN and LSTM (forward +
+backward) and a CNN training step against PyTorch on the CPU.
 
     .venv/bin/python benchmarks/bench_conv_attention.py [--threads 1 2] [--repeats 5]
         [--rounds 3] [--only TEXT ...]
@@ -143,6 +143,26 @@ def cnn_step_case(n, rng):
     return ours, theirs
 
 
+def encoder_block_case(n, T, d, heads, d_ff, rng):
+    """TransformerEncoderBlock against torch's TransformerEncoderLayer (post-norm, ReLU,
+    dropout 0), forward + backward."""
+    X, g = (rng.standard_normal((n, T, d)).astype(np.float32) for _ in range(2))
+    ours_block = nn.TransformerEncoderBlock(d, heads, d_ff, seed=0)
+    theirs_block = torch.nn.TransformerEncoderLayer(d, heads, dim_feedforward=d_ff,
+                                                    dropout=0.0, batch_first=True)
+    g_t = torch.tensor(g)
+
+    def ours():
+        ours_block.zero_grad()
+        ours_block(dp.Tensor(X, requires_grad=True)).backward(g)
+
+    def theirs():
+        theirs_block.zero_grad()
+        theirs_block(torch.tensor(X, requires_grad=True)).backward(g_t)
+
+    return ours, theirs
+
+
 def recurrent_case(kind, n, T, input_size, hidden, rng):
     """RNN or LSTM forward + backward over a whole sequence, from a dense gradient."""
     X = rng.standard_normal((n, T, input_size)).astype(np.float32)
@@ -171,6 +191,8 @@ CASES = [
     ("attention n=32 T=128 d=64 vs torch SDPA",
      lambda rng: attention_case(32, 128, 64, rng)[::2]),
     ("MultiHeadAttention n=32 T=128 d=64 h=4", lambda rng: mha_case(32, 128, 64, 4, rng)),
+    ("encoder block n=32 T=128 d=64 h=4 ff=256",
+     lambda rng: encoder_block_case(32, 128, 64, 4, 256, rng)),
     ("RNN n=32 T=50 I=16 H=64", lambda rng: recurrent_case("RNN", 32, 50, 16, 64, rng)),
     ("LSTM n=32 T=50 I=16 H=64", lambda rng: recurrent_case("LSTM", 32, 50, 16, 64, rng)),
 ]
