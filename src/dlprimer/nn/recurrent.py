@@ -173,12 +173,14 @@ def _input_share(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor):
     return x, u
 
 
-def _weight_gradients(dZ: np.ndarray, x: np.ndarray, W_ih: np.ndarray, h0: np.ndarray,
-                      hs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """dL/dX, dL/dW_ih, dL/db (both biases) and dL/dW_hh from dZ = (dL/dz_t) (T, k, n),
-    with z_t = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}."""
+def _weight_gradients(dZ: np.ndarray, X: Tensor, x: np.ndarray, W_ih: np.ndarray,
+                      h0: np.ndarray, hs: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    """dL/dX (None unless X needs it), dL/dW_ih, dL/db (both biases) and dL/dW_hh from
+    dZ = (dL/dz_t) (T, k, n), with z_t = W_ih x_t + b_ih + b_hh + W_hh h_{t-1}."""
     k, H = dZ.shape[1], hs.shape[1]
-    dX = _batch_first(np.matmul(W_ih.T, dZ))  # W_ihᵀ dz_t for every t: (n, T, I)
+    dX = None
+    if X.requires_grad:
+        dX = _batch_first(np.matmul(W_ih.T, dZ))  # W_ihᵀ dz_t for every t: (n, T, I)
     dZ_all = dZ.transpose(1, 0, 2).reshape(k, -1)  # (k, T·n): every step's columns
     x_all = x.transpose(1, 0, 2).reshape(x.shape[1], -1)  # (I, T·n)
     h_prev = np.concatenate([h0.T[None], hs[:-1]]).transpose(1, 0, 2).reshape(H, -1)
@@ -211,7 +213,7 @@ def _rnn_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor,
             np.subtract(1, dz, out=dz)  # tanh' = 1 - h_t²
             dz *= dh
             dh = w.T @ dz  # dL/dh_{t-1}
-        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, x, W_ih.data, h0.data, hs)
+        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, X, x, W_ih.data, h0.data, hs)
         return dX, dW_ih, db, db, dW_hh, dh.T
 
     return Tensor._make(_batch_first(hs), (X, W_ih, b_ih, b_hh, W_hh, h0), backward, "rnn")
@@ -236,7 +238,7 @@ def _lstm_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor
         z = w @ h  # (4H, n)
         z += u[t]
         a = gates[t]
-        # NOTE: σ(z) = (1 + tanh(z/2)) / 2: never overflows, and five array operations
+        # NOTE: σ(z) = (1 + tanh(z/2)) / 2: never overflows, and four array operations
         # instead of the seven of dlprimer's general sigmoid, which also keeps the relative
         # precision of tiny values; a gate only multiplies, so absolute precision suffices.
         np.multiply(z, 0.5, out=a)
@@ -279,7 +281,7 @@ def _lstm_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor
             dc *= f  # dL/dc_{t-1}
             dz *= slopes[t]  # dL/dz_t
             dh = w.T @ dz  # dL/dh_{t-1}
-        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, x, W_ih.data, h0.data, hs)
+        dX, dW_ih, db, dW_hh = _weight_gradients(dZ, X, x, W_ih.data, h0.data, hs)
         return dX, dW_ih, db, db, dW_hh, dh.T, dc.T
 
     return Tensor._make(Y, (X, W_ih, b_ih, b_hh, W_hh, h0, c0), backward, "lstm")
