@@ -69,12 +69,14 @@ def test_pool_gradcheck(op, k, stride):
 
 
 # ---------------------------------------------------------------------- PyTorch parity
-def assert_conv2d_matches_torch(x, Wt, b, stride, padding):
-    """Output and every input's gradient equal torch's, for the same incoming gradient."""
+def assert_conv2d_matches_torch(x, Wt, b, stride, padding, activation=None):
+    """Output and every input's gradient equal torch's, for the same incoming gradient
+    (with ``activation``: torch's conv2d followed by that function)."""
     ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b) if a is not None]
     theirs = [T(a) for a in (x, Wt, b) if a is not None]
-    z = F.conv2d(*ours, stride=stride, padding=padding)
+    z = F.conv2d(*ours, stride=stride, padding=padding, activation=activation)
     z_t = torch.nn.functional.conv2d(*theirs, stride=stride, padding=padding)
+    z_t = z_t if activation is None else getattr(torch, activation)(z_t)
     np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)
     g = rng.standard_normal(z.shape)
     z.backward(g)
@@ -111,16 +113,7 @@ def test_conv2d_fused_activation_matches_torch_and_gradcheck(monkeypatch, activa
     monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)
     x, Wt = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3))
     b = rng.standard_normal(4) if bias else None
-    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt, b) if a is not None]
-    theirs = [T(a) for a in (x, Wt, b) if a is not None]
-    z = F.conv2d(*ours, padding=1, activation=activation)
-    z_t = getattr(torch, activation)(torch.nn.functional.conv2d(*theirs, padding=1))
-    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-12)
-    g = rng.standard_normal(z.shape)
-    z.backward(g)
-    z_t.backward(torch.tensor(g))
-    for a, a_t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+    assert_conv2d_matches_torch(x, Wt, b, 1, 1, activation)
     inputs = [a for a in (x, Wt, b) if a is not None]
     assert dp.gradcheck(lambda *a: F.conv2d(*a, padding=1, activation=activation), inputs)
 
