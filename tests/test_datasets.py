@@ -1,6 +1,8 @@
 """Tests for dlprimer.datasets: the bundled data sets and read_csv."""
 
 import builtins
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +64,50 @@ def test_bundled_sets_match_sklearn():
     diabetes = load("diabetes")   # unscaled: ages in years, sex coded 1 / 2
     assert diabetes.feature_names[:3] == ["age", "sex", "bmi"]
     assert diabetes.X[:, 0].max() > 70 and set(diabetes.X[:, 1]) == {1.0, 2.0}
+
+
+_LOADERS = {"breast_cancer": "load_breast_cancer", "iris": "load_iris", "wine": "load_wine",
+            "digits": "load_digits", "diabetes": "load_diabetes"}
+
+
+def assert_same_as_sklearn(ds, name):
+    oracle = getattr(sklearn.datasets, _LOADERS[name])(
+        **({"scaled": False} if name == "diabetes" else {}))
+    np.testing.assert_array_equal(ds.X, oracle.data)
+    np.testing.assert_array_equal(ds.y, oracle.target)
+    assert ds.X.dtype == np.float64
+    assert ds.y.dtype == (np.float64 if name == "diabetes" else np.int64)
+    assert ds.feature_names == [str(f) for f in oracle.feature_names]
+    if name != "diabetes":
+        assert ds.class_names == [str(c) for c in oracle.target_names]
+    if name == "digits":
+        np.testing.assert_array_equal(ds.images, oracle.images)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_bundled_files_read_directly_equal_sklearn_loaders(name):
+    # load() reads scikit-learn's data files itself (no scikit-learn import); every
+    # array and name must be what scikit-learn's own loader gives.
+    assert datasets._read_files(name) is not None
+    assert_same_as_sklearn(load(name), name)
+
+
+def test_unexpected_files_fall_back_to_sklearn_loader(monkeypatch, tmp_path):
+    (tmp_path / "breast_cancer.csv").write_text("569,30,malignant,benign\n1,2,3\n")
+    monkeypatch.setattr(datasets, "_data_dir", lambda: tmp_path)  # a corrupt file
+    assert datasets._read_files("breast_cancer") is None
+    assert_same_as_sklearn(load("breast_cancer"), "breast_cancer")
+    monkeypatch.setattr(datasets, "_data_dir", lambda: tmp_path / "missing")
+    assert datasets._read_files("iris") is None
+    assert_same_as_sklearn(load("iris"), "iris")
+
+
+def test_loading_a_bundled_set_does_not_import_sklearn():
+    code = ("import sys, dlprimer.datasets as d; d.load('breast_cancer'); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_load_accepts_loose_spelling():
