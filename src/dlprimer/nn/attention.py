@@ -176,4 +176,4 @@ class TransformerEncoderBlock(Module):
     def forward(self, X, mask=None) -> Tensor:
         X = _as_tensor(X, self.norm1.weight)
         A = self.norm1(X + self.attention(X, mask=mask))  # (n, T, d)
-        return self.norm2(A + self.ff2(self.ff1(A).relu()))  # (n, T, d)
+        return self.norm2(A + self.ff2(self.ff1(A, activation="relu")))  # (n, T, d)
