@@ -22,12 +22,12 @@ class Conv2d(Module):
         C_in (1 for a grayscale image, 3 for RGB) and C_out, the number of feature maps.
     kernel_size : int or (kh, kw)
     stride, padding : int or pair
-    activation : "relu", "sigmoid", "tanh" or None (default)
-        The layer returns the feature map σ(z) (Sec. 10), fused into the convolution's
-        graph node: the same as ``layer(x).relu()``, with fewer passes over the map.
     seed : int or numpy Generator
         Source of the initial weights (He normal, fan_in = C_in·kh·kw); b starts at 0.
     dtype : float32 (default) or float64
+    activation : "relu", "sigmoid", "tanh" or None (default)
+        The layer returns the feature map σ(z) (Sec. 10), fused into the convolution's
+        graph node: the same as ``layer(x).relu()``, with fewer passes over the map.
 
     W has shape (C_out, C_in, kh, kw) and b shape (C_out,), as PyTorch's nn.Conv2d.
 
@@ -39,7 +39,7 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 activation: str | None = None, seed=0, dtype=np.float32):
+                 seed=0, dtype=np.float32, activation: str | None = None):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
