@@ -255,3 +255,17 @@ def test_history_diagnoses_itself():
                standardize=True, validation_split=0.2, progress=False)
     sentences = h.diagnose()
     assert any("still falling" in s for s in sentences)
+
+
+def test_optimizers_with_no_parameters_or_mixed_dtypes():
+    for opt in (dp.optim.GradientDescent(0.1), dp.optim.SGD(0.1, momentum=0.5),
+                dp.optim.Adam(0.1)):
+        opt.setup([])
+        opt.step()  # nothing to do, no error
+        a = dp.Tensor(np.ones(3, np.float32), requires_grad=True)
+        b = dp.Tensor(np.ones(2), requires_grad=True)  # float64: state kept per parameter
+        opt.setup([a, b])
+        (a.sum() + 2 * b.sum()).backward()
+        opt.step()
+        assert a.data.dtype == np.float32 and b.data.dtype == np.float64
+        assert np.all(a.data < 1) and np.all(b.data < 1)

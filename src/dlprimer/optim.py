@@ -64,8 +64,9 @@ class Optimizer:
         self.t = 0
         self._steps = [0] * len(self.params)
         sizes = [p.data.size for p in self.params]
-        self._bounds = list(zip(np.cumsum([0, *sizes[:-1]]).tolist(),
-                                np.cumsum(sizes).tolist(), strict=True))
+        ends = np.cumsum(sizes, dtype=np.int64).tolist()
+        starts = [0, *ends[:-1]] if ends else []
+        self._bounds = list(zip(starts, ends, strict=True))  # parameter k's part of θ
         dtypes = {p.data.dtype for p in self.params}
         # state of all parameters in one vector, each parameter's a view of its part
         self._dtype = dtypes.pop() if len(dtypes) == 1 else None
