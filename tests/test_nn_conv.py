@@ -107,15 +107,17 @@ def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, stride, paddi
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-@pytest.mark.parametrize("bias", [True, False])
-def test_conv2d_fused_activation_matches_torch_and_gradcheck(monkeypatch, activation, bias):
+@pytest.mark.parametrize("bias, stride", [(True, 1), (False, 1), (True, 2)])
+def test_conv2d_fused_activation_matches_torch_and_gradcheck(monkeypatch, activation, bias,
+                                                              stride):
     # one chunk a sample, so the activation's gradient is taken chunk by chunk
     monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 1)
     x, Wt = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 3))
     b = rng.standard_normal(4) if bias else None
-    assert_conv2d_matches_torch(x, Wt, b, 1, 1, activation)
+    assert_conv2d_matches_torch(x, Wt, b, stride, 1, activation)
     inputs = [a for a in (x, Wt, b) if a is not None]
-    assert dp.gradcheck(lambda *a: F.conv2d(*a, padding=1, activation=activation), inputs)
+    assert dp.gradcheck(lambda *a: F.conv2d(*a, stride=stride, padding=1,
+                                            activation=activation), inputs)
 
 
 def test_conv2d_layer_activation():
