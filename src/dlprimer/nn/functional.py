@@ -355,37 +355,31 @@ def max_pool2d(x, k, stride=None) -> Tensor:
         np.maximum(out, a[at], out=out)  # NaN propagates, as in PyTorch
 
     def backward(g):
-        first = _first_max_offset(a, out, offsets)  # (n, C, H_out, W_out), uint8/intp
+        # Each window's gradient goes to its first maximum (in offsets order; a NaN counts
+        # as the maximum): `found` marks the windows whose maximum is already taken.
+        nan = bool(np.isnan(out).any())
         tiled = (sh, sw) == (kh, kw) and (H_out * kh, W_out * kw) == a.shape[2:]
+        apart = sh >= kh and sw >= kw  # windows do not overlap: each entry written once
         gx = np.empty_like(a) if tiled else np.zeros_like(a)
-        for offset, at in offsets:
-            if sh >= kh and sw >= kw:  # windows do not overlap: each entry written once
-                np.multiply(g, first == offset, out=gx[at])
+        found = None
+        for k, (_, at) in enumerate(offsets):
+            part = a[at]  # (n, C, H_out, W_out)
+            hit = part == out
+            if nan:
+                hit |= np.isnan(part)
+            if found is None:
+                found = hit.copy() if k < len(offsets) - 1 else None
             else:
-                gx[at] += g * (first == offset)
+                np.greater(hit, found, out=hit)  # a maximum here, none earlier
+                if k < len(offsets) - 1:
+                    found |= hit
+            if apart:
+                np.multiply(g, hit, out=gx[at])
+            else:
+                gx[at] += g * hit
         return (gx,)
 
     return Tensor._make(out, (x,), backward, "max_pool2d")
-
-
-def _first_max_offset(a, out, offsets) -> np.ndarray:
-    """For each window, the first offset (in ``offsets`` order) whose entry is the window's
-    maximum ``out`` (a NaN counts as the maximum): where max pooling sends the gradient."""
-    nan = bool(np.isnan(out).any())
-
-    def hits(at):  # entries equal to their window's maximum
-        part = a[at]
-        return (part == out) | np.isnan(part) if nan else part == out
-
-    dtype = np.uint8 if len(offsets) < 256 else np.intp
-    first = np.zeros(out.shape, dtype)
-    found = hits(offsets[0][1])
-    for offset, at in offsets[1:]:
-        new = hits(at)
-        np.greater(new, found, out=new)  # a maximum here, and none at an earlier offset
-        found |= new
-        first += new.view(np.uint8).astype(dtype, copy=False) * dtype(offset)
-    return first
 
 
 def avg_pool2d(x, k, stride=None) -> Tensor:
