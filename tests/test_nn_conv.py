@@ -139,15 +139,7 @@ def test_conv2d_chunks_grow_with_blas_threads_and_match_torch(monkeypatch, threa
     monkeypatch.setattr(F._ConvGrid, "CHUNK_BYTES", 2 * per_sample)
     grid = F._ConvGrid(x, Wt, (1, 1), (0, 0), (4, 4))
     assert grid.chunks[0] == (0, 2 * F._ConvGrid.THREAD_SCALE ** (threads > 1))
-    ours = [dp.Tensor(a, requires_grad=True) for a in (x, Wt)]
-    theirs = [T(a) for a in (x, Wt)]
-    z, z_t = F.conv2d(*ours), torch.nn.functional.conv2d(*theirs)
-    np.testing.assert_allclose(z.numpy(), z_t.detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(z.shape)
-    z.backward(g)
-    z_t.backward(torch.tensor(g))
-    for a, a_t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a.grad, a_t.grad.numpy(), atol=1e-10)
+    assert_conv2d_matches_torch(x, Wt, None, 1, 0)
 
 
 def test_blas_thread_count_is_a_positive_int():
