@@ -11,7 +11,10 @@ after 0.1 s of untimed ones (see ``block``); with more than one thread each bloc
 after 0.2 s idle, so neither library's spinning worker threads slow the other down. Each
 case is timed in ``--rounds`` separate rounds of ``--repeats`` pairs of blocks, the
 thread counts taking turns; the median over all calls is printed for each thread count,
-with the ratio dlprimer / torch (lower is better; 1.0 = parity). The thread count is set
+with the ratio dlprimer / torch (lower is better; 1.0 = parity). The rows "numpy floor"
+time only the matrix products that any numpy implementation of the case above them must
+make, against the same torch call: a floor ratio above a target means numpy and its BLAS
+cannot reach that target. The thread count is set
 for torch and, through threadpoolctl, for numpy's BLAS (numpy's element-wise work is
 single-threaded). 1-thread figures are the steadier ones on a shared machine.
 
@@ -62,6 +65,23 @@ def conv_case(n, c_in, size, c_out, k, rng):
     return ours, theirs
 
 
+def conv_gemm_floor_case(n, c_in, size, c_out, k, rng, chunk=4):
+    """The floor of any im2col convolution in numpy: only its three matrix products
+    (Z = W_col X_col, dL/dW = G X_colᵀ, dL/dX_col = W_colᵀ G) at the valid windows, on
+    chunks of ``chunk`` samples kept hot in cache, with no im2col, col2im or bias work;
+    against torch's whole conv2d forward + backward."""
+    K, columns = c_in * k * k, chunk * (size - k + 1) ** 2
+    X_col = rng.standard_normal((K, columns)).astype(np.float32)
+    W_col = rng.standard_normal((c_out, K)).astype(np.float32)
+    G = rng.standard_normal((c_out, columns)).astype(np.float32)
+
+    def floor():
+        for _ in range(n // chunk):
+            W_col @ X_col, G @ X_col.T, W_col.T @ G  # noqa: B018
+
+    return floor, conv_case(n, c_in, size, c_out, k, rng)[1]
+
+
 def attention_case(n, T, d, rng):
     q, k, v, g = (rng.standard_normal((n, T, d)).astype(np.float32) for _ in range(4))
     g_t = torch.tensor(g)
@@ -82,6 +102,26 @@ def attention_case(n, T, d, rng):
         torch.nn.functional.scaled_dot_product_attention(*xs).backward(g_t)
 
     return ours, theirs, theirs_fused
+
+
+def attention_matmul_floor_case(n, T, d, rng):
+    """The floor of attention in numpy: only the six batched matrix products of its
+    forward + backward (S = Q Kᵀ, α V, dV = αᵀ g, dα = g Vᵀ, dQ = dS K, dK = dSᵀ Q), with
+    no softmax; against torch's SDPA forward + backward. numpy runs a batched product as
+    one BLAS call per batch entry, which a second thread barely speeds up."""
+    q, k, v, g = (rng.standard_normal((n, T, d)).astype(np.float32) for _ in range(4))
+    S = np.empty((n, T, T), np.float32)
+    outputs = [np.empty((n, T, d), np.float32) for _ in range(4)]
+
+    def floor():
+        np.matmul(q, k.transpose(0, 2, 1), out=S)
+        np.matmul(S, v, out=outputs[0])
+        np.matmul(S.transpose(0, 2, 1), g, out=outputs[1])
+        np.matmul(g, v.transpose(0, 2, 1), out=S)
+        np.matmul(S, k, out=outputs[2])
+        np.matmul(S.transpose(0, 2, 1), q, out=outputs[3])
+
+    return floor, attention_case(n, T, d, rng)[2]
 
 
 def mha_case(n, T, d, heads, rng):
@@ -186,10 +226,14 @@ CASES = [
     ("CNN training step, batch 64, 28x28", lambda rng: cnn_step_case(64, rng)),
     ("conv2d (64,1,28,28) -> 32 ch 3x3", lambda rng: conv_case(64, 1, 28, 32, 3, rng)),
     ("conv2d (64,32,26,26) -> 64 ch 3x3", lambda rng: conv_case(64, 32, 26, 64, 3, rng)),
+    ("  numpy floor: its 3 GEMMs only, hot chunks",
+     lambda rng: conv_gemm_floor_case(64, 32, 26, 64, 3, rng)),
     ("attention n=32 T=128 d=64 vs torch manual",
      lambda rng: attention_case(32, 128, 64, rng)[:2]),
     ("attention n=32 T=128 d=64 vs torch SDPA",
      lambda rng: attention_case(32, 128, 64, rng)[::2]),
+    ("  numpy floor: its 6 batched products only",
+     lambda rng: attention_matmul_floor_case(32, 128, 64, rng)),
     ("MultiHeadAttention n=32 T=128 d=64 h=4", lambda rng: mha_case(32, 128, 64, 4, rng)),
     ("encoder block n=32 T=128 d=64 h=4 ff=256",
      lambda rng: encoder_block_case(32, 128, 64, 4, 256, rng)),
