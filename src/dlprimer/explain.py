@@ -511,4 +511,5 @@ def _explain_feedforward(model: FeedForward, x, digits: int) -> Explanation:
     return out
 
 
-from dlprimer.explain_sec10 import explain_attention, explain_conv2d  # noqa: E402, F401
+from dlprimer.explain_attention import explain_attention  # noqa: E402, F401
+from dlprimer.explain_sec10 import explain_conv2d  # noqa: E402, F401

@@ -115,7 +115,7 @@ class MultiHeadAttention(Module):
         then the layer's output there. Indices are 0-based; the text counts from 1.
         Self-attention without a mask. See :func:`dlprimer.explain.explain_attention`.
         """
-        from dlprimer.explain_sec10 import explain_attention_layer
+        from dlprimer.explain_attention import explain_attention_layer
 
         return explain_attention_layer(self, X, digits, t=t, head=head)
 
