@@ -139,6 +139,15 @@ def test_bad_csvs_exit_with_one_clear_line(tmp_path, saved_iris):
                   "missing.csv")
 
 
+def test_output_in_a_missing_folder_fails_before_any_work(tmp_path, saved_iris):
+    result = run("fit", "--out", "no/such/m.safetensors", cwd=tmp_path, check=False)
+    fails_cleanly(result, "--out", "does not exist")
+    assert "trained" not in result.stdout  # checked before training, not after
+    fails_cleanly(run("predict", str(saved_iris), "--data", "iris", "--out", "no/p.csv",
+                      cwd=tmp_path, check=False), "no/p.csv", "does not exist")
+    assert not (tmp_path / "no").exists()
+
+
 def test_debug_shows_the_traceback(tmp_path):
     result = run("--debug", "fit", "--data", "missing.csv", cwd=tmp_path, check=False)
     assert result.returncode != 0 and "Traceback" in result.stderr

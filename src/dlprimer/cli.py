@@ -18,7 +18,6 @@ import csv
 import io
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 import dlprimer as dp
 from dlprimer import datasets
+from dlprimer._files import atomic_write
 from dlprimer.data import train_test_split
 
 OPTIMIZERS = {"gd": "GradientDescent", "sgd": "SGD", "adam": "Adam", "lbfgs": "LBFGS"}
@@ -206,6 +206,7 @@ def _optimizer(name: str, lr: float | None):
 
 
 def cmd_fit(args) -> int:
+    _check_folder(args.out, "--out")  # before training, not after
     ds = load_data(args.data, args.target)
     y = _labels(ds)
     K = ds.n_classes or 1
@@ -307,6 +308,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _check_folder(path, option: str) -> None:
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: folder {folder} does not exist; create it first "
+                         "or pick another path")
+
+
 def cmd_predict(args) -> int:
     model = _load_model(args.model)
     X, _ = _data_for(model, args.data)
@@ -324,7 +332,7 @@ def cmd_predict(args) -> int:
         for label, row in zip(predictions, P, strict=True):
             writer.writerow([label, *[f"{v:.6f}" for v in row]])
     if args.out:
-        _atomic_write(Path(args.out), buffer.getvalue())
+        atomic_write(args.out, buffer.getvalue())
         print(f"wrote {len(X)} predictions to {args.out}")
     else:
         sys.stdout.write(buffer.getvalue())
@@ -343,19 +351,6 @@ def cmd_explain(args) -> int:
         raise UsageError(f"--row must lie in 0..{len(X) - 1} for {args.data}, got {args.row}")
     print(model.explain(X[args.row]))
     return 0
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ------------------------------------------------------------------------------ parser

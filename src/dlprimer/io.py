@@ -10,13 +10,12 @@ atomic: a crash leaves the old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from dlprimer._files import atomic_write
 from dlprimer.data import Standardizer
 from dlprimer.models import FeedForward, Model, SigmoidModel, SoftmaxModel
 
@@ -75,30 +74,7 @@ def save(model: Model, path) -> Path:
     config = model_config(model)
     tensors = {name: np.array(p.data, order="C") for name, p in model.named_parameters()}
     payload = encode(tensors, metadata={"dlprimer": json.dumps(config)})
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot save to {path}: folder {directory} does not exist")
-    # NOTE: write a temporary file beside the target, flush it to disk, then rename it
-    # over the target; rename is atomic on POSIX and Windows file systems.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, payload)
 
 
 def _read_header(path: Path, raw: bytes) -> dict:

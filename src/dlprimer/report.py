@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlprimer._files import atomic_write
+
 __all__ = ["diagnose", "write_report"]
 
 #: A relative drop of the training loss over the last 10% of epochs above this is "still
@@ -204,6 +206,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
     title : str
     """
     from dlprimer import plots
+    from dlprimer._figures import save_png
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -227,7 +230,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
 
     images = []
     for name, caption, draw in figures:
-        path = plots.save_png(draw(), directory / name)
+        path = save_png(draw(), directory / name)
         images.append((name, caption, base64.b64encode(path.read_bytes()).decode("ascii")))
 
     esc = html.escape
@@ -269,5 +272,5 @@ trained for {history.epochs} epochs.</p>
 </body></html>
 """
     out = directory / "report.html"
-    plots.atomic_write(out, page.encode("utf-8"))
+    atomic_write(out, page, make_parents=True)
     return out
