@@ -6,6 +6,8 @@ the layers' forward passes, with dot_product_attention's weights, and with PyTor
 """
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -318,3 +320,20 @@ def test_mha_float32_batch_and_registry():
 def test_attention_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("first", ["dlprimer.explain_attention", "dlprimer.explain_sec10",
+                                   "dlprimer.explain", "dlprimer.nn.attention"])
+def test_each_explain_module_can_be_imported_first(first):
+    # The explain modules import each other's helpers at their ends; whichever a user
+    # imports first, both layers end up registered (a fresh interpreter per order).
+    code = (f"import {first}\n"
+            "import numpy as np\n"
+            "from dlprimer import nn\n"
+            "from dlprimer.explain import explain\n"
+            "print(type(explain(nn.MultiHeadAttention(4, 2), np.ones((3, 4)))).__name__,\n"
+            "      type(explain(nn.Conv2d(1, 2, 3), np.ones((1, 4, 4)))).__name__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Explanation", "Explanation"]
