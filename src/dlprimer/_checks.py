@@ -5,12 +5,15 @@ Messages say what was expected, what was got, and how to fix it.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
 def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
                    dtype=np.float64, allow_nan: bool = True) -> np.ndarray:
     """``value`` as a float numpy array with ``ndim`` axes, or a ValueError naming ``name``."""
+    reject_sparse(value, name)
     data = getattr(value, "data", value)  # a Tensor's values
     try:
         array = np.asarray(data, dtype=dtype)
@@ -31,6 +34,15 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
             f"{tuple(int(i) for i in bad[0])}; remove or impute them first"
         )
     return array
+
+
+def reject_sparse(value, name: str) -> None:
+    """A ValueError for a scipy sparse matrix or array, whose ``.data`` holds only the
+    nonzero entries (read as the values, it would give a silently wrong result)."""
+    if type(value).__module__.startswith("scipy.sparse"):
+        raise ValueError(f"{name} is a scipy sparse {type(value).__name__} of shape "
+                         f"{getattr(value, 'shape', '?')}; dlprimer needs a dense array: pass "
+                         f"{name}.toarray()")
 
 
 def same_shape(u: np.ndarray, v: np.ndarray, names: tuple[str, str] = ("u", "v")) -> None:
@@ -62,3 +74,42 @@ def require_finite_rows(X: np.ndarray, name: str = "X", max_shown: int = 5) -> N
         f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(rows)} row(s), "
         f"first at row(s) {shown}{more}; remove those rows or impute the values first"
     )
+
+
+def positive_int(value, name: str, also: str = "") -> int:
+    """``value`` as an int ≥ 1 (numpy integers too, not bools), or a ValueError naming
+    ``name``; ``also`` names what else is allowed (e.g. "or None")."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < 1:
+        allowed = f" {also}" if also else ""
+        raise ValueError(f"{name} must be a positive integer{allowed}, got {value!r}")
+    return int(value)
+
+
+def real_number(value, name: str, what: str, low: float | None = None) -> float:
+    """``value`` as a finite float (≥ ``low`` when given), or a ValueError that names
+    ``name`` and says what it is (``what``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or (low is not None and value < low):
+        bound = f" >= {low:g}" if low is not None else ""
+        raise ValueError(f"{name} ({what}) must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def in_dtype(X: np.ndarray, dtype, name: str = "X") -> np.ndarray:
+    """Finite ``X`` cast to ``dtype``, or a ValueError where a value does not fit it (a
+    float64 1e39 would become inf in float32, and the model's output NaN)."""
+    if X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+        cast = X.astype(dtype)
+        total = cast.sum(dtype=np.float64) if cast.size else 0.0  # inf + -inf is NaN
+    limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else None
+    if limit is not None and not np.isfinite(total):
+        largest = float(np.max(np.abs(X)))
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in magnitude, beyond what "
+            f"{np.dtype(dtype).name} holds (±{limit:.3g}); rescale or standardize them "
+            "(standardize=True), or use a float64 model (dtype=np.float64)"
+        )
+    return cast

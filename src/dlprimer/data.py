@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dlprimer._checks import as_float_array, require_finite_rows
+from dlprimer._checks import as_float_array, positive_int, reject_sparse, require_finite_rows
 
 __all__ = [
     "Standardizer",
@@ -222,6 +222,7 @@ class Standardizer:
 
 
 def _label_vector(y, name: str = "y") -> np.ndarray:
+    reject_sparse(y, name)
     y = np.asarray(getattr(y, "data", y))
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -407,12 +408,6 @@ def train_test_split(X, y, test_size: float = 0.25, stratify: bool = True, seed:
     return _take(X, train), _take(X, test), _take(y, train), _take(y, test)
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def batches(n: int, batch_size: int | None, rng=None, shuffle: bool = True
             ) -> Iterator[np.ndarray]:
     """Index arrays that cover 0, ..., n-1 once: the mini-batches of one epoch.
@@ -427,9 +422,9 @@ def batches(n: int, batch_size: int | None, rng=None, shuffle: bool = True
     >>> sorted(np.concatenate(list(batches(5, 2, rng=0))).tolist())
     [0, 1, 2, 3, 4]
     """
-    n = _positive_int(n, "n")
+    n = positive_int(n, "n")
     if batch_size is None:
         return iter([np.arange(n)])
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
     return (order[start:start + batch_size] for start in range(0, n, batch_size))

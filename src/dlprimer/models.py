@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer._checks import as_float_array
+from dlprimer import data as _data
+from dlprimer._checks import as_float_array, in_dtype, positive_int, real_number
 from dlprimer.nn.dense import Dense
 from dlprimer.nn.init import initialize
 from dlprimer.nn.module import Module, Parameter, as_rng
@@ -24,12 +25,6 @@ __all__ = ["Model", "SigmoidModel", "SoftmaxModel", "FeedForward"]
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 OUTPUTS = ("sigmoid", "softmax", "identity")
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _convex_init(shape, fan_in, fan_out, seed, init, dtype) -> np.ndarray:
@@ -101,13 +96,31 @@ class Model(Module):
         return self.parameters()[0]
 
     def _prepare(self, X) -> np.ndarray:
-        """Raw rows → the model's input: checked, then standardized if fit so."""
-        X = as_float_array(getattr(X, "values", X), "X", ndim=(1, 2), allow_nan=False)
+        """Raw rows → the model's input: checked, then standardized if fit so.
+
+        A DataFrame's columns are taken by name where the model knows the names it was
+        fit on (in any order; extra columns are left out), else in their order.
+        """
+        if _data._is_dataframe(X):
+            X = _data.as_matrix(self._columns(X), "X")[0]
+        X = as_float_array(X, "X", ndim=(1, 2), allow_nan=False)
         if X.ndim == 1:
             X = X[None, :]
         if self.standardizer is not None:
             X = self.standardizer.transform(X)
-        return X.astype(self._dtype, copy=False)
+        return in_dtype(X, self._dtype, "X")
+
+    def _columns(self, frame):
+        """The DataFrame's feature columns in the order the model was fit on."""
+        if self.feature_names is None:
+            return frame
+        names = [str(c) for c in frame.columns]
+        missing = [c for c in self.feature_names if c not in names]
+        if missing:
+            raise ValueError(f"X lacks the column(s) {missing[:10]} the model was fit on; it "
+                             f"has {names[:10]}{' ...' if len(names) > 10 else ''}")
+        by_name = dict(zip(names, frame.columns, strict=True))
+        return frame[[by_name[c] for c in self.feature_names]]
 
     def predict_proba(self, X) -> np.ndarray:
         """ŷ for raw rows, as numpy: (n,) for one sigmoid output, else (n, q)."""
@@ -124,6 +137,10 @@ class Model(Module):
         if self.output == "identity":
             return y_hat
         if self.output == "sigmoid":
+            tau = real_number(tau, "tau", "the decision threshold of rule (3)", low=0.0)
+            if tau > 1:
+                raise ValueError(f"tau (the decision threshold of rule (3)) must lie in "
+                                 f"[0, 1], got {tau}")
             index = (y_hat > tau).astype(np.int64)  # eq. (3): ŷ ≤ τ → 0, ŷ > τ → 1
         else:
             index = np.argmax(y_hat, axis=-1)  # eq. (6)
@@ -165,7 +182,7 @@ class SigmoidModel(Model):
 
     def __init__(self, p: int, seed=0, dtype=np.float32, init: str = "zeros"):
         super().__init__()
-        p = _positive_int("p (the number of features)", p)
+        p = positive_int(p, "p (the number of features)")
         self.b0 = Parameter(np.zeros(()), dtype)
         self.w = Parameter(_convex_init((p,), p, 1, seed, init, dtype), dtype)
 
@@ -200,8 +217,8 @@ class SoftmaxModel(Model):
 
     def __init__(self, p: int, K: int, seed=0, dtype=np.float32, init: str = "zeros"):
         super().__init__()
-        p = _positive_int("p (the number of features)", p)
-        K = _positive_int("K (the number of classes)", K)
+        p = positive_int(p, "p (the number of features)")
+        K = positive_int(K, "K (the number of classes)")
         self.b = Parameter(np.zeros(K), dtype)
         self.W = Parameter(_convex_init((K, p), p, K, seed, init, dtype), dtype)
 
@@ -241,7 +258,7 @@ class FeedForward(Model):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least the input and output widths, got {sizes}")
-        sizes = [_positive_int(f"sizes[{i}]", n) for i, n in enumerate(sizes)]
+        sizes = [positive_int(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if output not in OUTPUTS:

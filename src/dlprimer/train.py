@@ -13,12 +13,14 @@ the training rows only, validation, early stopping, divergence checks, a progres
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from dlprimer import data as _data
+from dlprimer._checks import in_dtype, positive_int, real_number
 from dlprimer.functional import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from dlprimer.models import Model
 from dlprimer.optim import LBFGS, Adam, Optimizer
@@ -83,8 +85,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 10, min_delta: float = 0.0, monitor: str = "auto",
                  restore_best_weights: bool = True):
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        patience = positive_int(patience, "patience (early_stopping)")
         if monitor not in ("auto", "loss", "val_loss"):
             raise ValueError(f'monitor must be "auto", "loss" or "val_loss", got {monitor!r}')
         self.patience, self.min_delta, self.monitor = patience, float(min_delta), monitor
@@ -142,14 +143,16 @@ def _loss_and_output(model: Model, X, y, loss: str, l2: float = 0.0):
     return C, out.data
 
 
-def _targets(model: Model, y, loss: str):
+def _targets(model: Model, y, loss: str, name: str = "y"):
     """y → (training targets, classes or None)."""
     if model.output == "identity":  # regression: the numbers themselves
         try:
-            target = np.asarray(y, dtype=model._dtype)
-        except ValueError:
-            raise ValueError("an identity (regression) output needs numeric targets y; for "
-                             "class labels use a sigmoid or softmax output") from None
+            target = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"an identity (regression) output needs numeric targets {name}; "
+                             "for class labels use a sigmoid or softmax output") from None
+        _data.require_finite_rows(target, name)
+        target = in_dtype(target, model._dtype, name)
         if target.ndim == 1:
             target = target if isinstance(model, _scalar_models()) else target[:, None]
         return target, None
@@ -164,16 +167,22 @@ def _targets(model: Model, y, loss: str):
                 indices, classes = np.asarray(y).astype(np.int64), np.arange(K)
             else:
                 raise ValueError(f"y has {len(classes)} classes but the model has K={K} "
-                                 f"outputs; build it with K={len(classes)}")
+                                 f"outputs; build it with K={len(classes)}, or make sure "
+                                 "every class occurs in the training rows (a class with very "
+                                 "few rows can land wholly in a validation or test split)")
         if loss == "mse":
             return np.eye(K, dtype=model._dtype)[indices], classes
         return indices, classes
     # sigmoid output: two classes, encoded 0 (negative) and 1 (positive) as in eq. (3)
+    if model.n_outputs != 1:
+        raise ValueError(f"a sigmoid output separates two classes with one output, but the "
+                         f"model has q={model.n_outputs} outputs; end it with 1 output "
+                         f"(sizes [..., 1]), or use output='softmax' with K outputs")
     if len(classes) > 2:
         raise ValueError(f"a sigmoid output separates two classes, but y has {len(classes)}: "
                          f"{classes.tolist()[:10]}; use SoftmaxModel or output='softmax'")
     if len(classes) == 1:
-        raise ValueError(f"y holds a single class ({classes[0]!r}); training needs both")
+        raise ValueError(f"y holds a single class ({classes[0].item()!r}); training needs both")
     target = indices.astype(model._dtype)
     if not isinstance(model, _scalar_models()):
         target = target[:, None]
@@ -268,12 +277,13 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
     if loss == "cross_entropy" and model.output == "identity":
         raise ValueError("cross-entropy needs a sigmoid or softmax output; use loss='mse' "
                          "for an identity (regression) output")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2}")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = None if batch_size is None else positive_int(batch_size, "batch_size", "or None")
+    if early_stopping is not None:
+        early_stopping = positive_int(early_stopping, "early_stopping (the patience)", "or None")
+    l2 = real_number(l2, "l2", "the weight of the penalty (l2 / 2) Σ ‖W‖²", low=0.0)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     optimizer = optimizer if optimizer is not None else Adam(lr=1e-3)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must come from dp.optim, got {type(optimizer).__name__}")
@@ -288,7 +298,13 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
                          f"p={model.n_features} features")
     if validation_data is not None and validation_split is not None:
         raise ValueError("give validation_data or validation_split, not both")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                        or len(validation_data) != 2):
+        raise ValueError("validation_data must be a pair (X_val, y_val), got "
+                         f"{type(validation_data).__name__}")
     if validation_split is not None:
+        validation_split = real_number(validation_split, "validation_split",
+                                   "the fraction of rows held out", low=0.0)
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must lie in (0, 1), got {validation_split}")
         stratify = model.output != "identity"
@@ -303,17 +319,21 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
         X = model.standardizer.transform(X)
     else:
         model.standardizer = None
-    X = np.ascontiguousarray(X, dtype=model._dtype)
+    X = np.ascontiguousarray(in_dtype(X, model._dtype, "X"))
     val = None
     if validation_data is not None:
         X_val, y_val = validation_data
         X_val, _ = _data.as_matrix(X_val, "validation X")
+        if len(X_val) != len(y_val):
+            raise ValueError(f"validation_data: X_val has {len(X_val)} rows but y_val has "
+                             f"{len(y_val)} entries; give one target per row")
         if model.standardizer is not None:
             X_val = model.standardizer.transform(X_val)
-        val_target, _ = _targets(model, y_val, loss)
-        if classes is not None:  # same encoding as the training labels
+        if classes is not None:  # the training labels' encoding; a subset of them is fine
             val_target = _encode_like(model, y_val, classes, loss)
-        val = (np.ascontiguousarray(X_val, dtype=model._dtype), val_target)
+        else:
+            val_target, _ = _targets(model, y_val, loss, "validation y")
+        val = (np.ascontiguousarray(in_dtype(X_val, model._dtype, "validation X")), val_target)
 
     history = History(metric_name="r2" if model.output == "identity" else "accuracy")
     callbacks = list(callbacks)
@@ -324,7 +344,7 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
 
     params = model.parameters()
     if isinstance(optimizer, LBFGS):
-        _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val)
+        _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val, callbacks)
     else:
         _fit_gradient_steps(model, X, target, loss, optimizer, epochs, batch_size, l2, seed,
                             progress, callbacks, tol, grad_tol, history, val, params)
@@ -440,7 +460,7 @@ def _diverged(params, last_finite, checkpoint_step, optimizer, value, epoch, ste
     )
 
 
-def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val):
+def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val, callbacks):
     params = model.parameters()
     dtype = model._dtype
     last = {}  # the latest evaluation: θ, C(θ), and the score of its output
@@ -464,9 +484,13 @@ def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val):
         # reuse that evaluation instead of another pass over X.
         if "theta" not in last or not np.array_equal(theta, last["theta"]):
             loss_and_grad(theta)
-        _epoch_logs(model, loss, val, last["value"], _metric_value(model, last["score"]),
-                    history)
+        logs = _epoch_logs(model, loss, val, last["value"],
+                           _metric_value(model, last["score"]), history)
+        if any(cb.on_epoch_end(len(history.loss), logs, model) for cb in callbacks):
+            raise StopIteration  # scipy ends the minimization and returns this iterate
 
+    # NOTE: each L-BFGS iteration counts as an epoch: callbacks and early stopping see
+    # its logs, and the history has one entry an iteration.
     result = optimizer.minimize(loss_and_grad, model.theta(), max_iter=epochs, callback=record)
     model.set_theta(result.x.astype(dtype))
     for p in params:
