@@ -146,6 +146,42 @@ def test_output_in_a_missing_folder_fails_before_any_work(tmp_path, saved_iris):
     fails_cleanly(run("predict", str(saved_iris), "--data", "iris", "--out", "no/p.csv",
                       cwd=tmp_path, check=False), "no/p.csv", "does not exist")
     assert not (tmp_path / "no").exists()
+    (tmp_path / "folder").mkdir()
+    result = run("fit", "--out", "folder", cwd=tmp_path, check=False)
+    fails_cleanly(result, "--out folder is a folder; give a file name")
+    assert "trained" not in result.stdout
+    fails_cleanly(run("predict", str(saved_iris), "--data", "iris", "--out", "folder",
+                      cwd=tmp_path, check=False), "is a folder")
+    (tmp_path / "report").write_text("")
+    fails_cleanly(run("fit", "--report", "report", cwd=tmp_path, check=False),
+                  "--report report is a file")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "abc", "argument --epochs: must be a positive integer, got 'abc'"),
+    ("--validation-split", "abc", "must lie strictly between 0 and 1, got 'abc'"),
+    ("--seed", "-1", "argument --seed: must be an integer >= 0, got '-1'"),
+    ("--early-stopping", "-1", "must be an integer >= 0, got '-1'"),
+    ("--l2", "nan", "argument --l2: must be a finite number, got 'nan'"),
+    ("--lr", "inf", "argument --lr: must be a finite number, got 'inf'"),
+])
+def test_bad_numbers_name_the_option(tmp_path, option, value, message):
+    result = run("fit", option, value, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "invalid _" not in result.stderr  # no internal function names
+
+
+def test_predict_reads_only_the_model_columns_and_detects_semicolons(tmp_path, saved_iris):
+    d = load("iris")
+    rows = [[f"id{i}", *map(str, row), ""] for i, row in enumerate(d.X[:5])]
+    path = write_csv(tmp_path / "new.csv", ["id", *d.feature_names, "species"], rows)
+    out = run("predict", str(saved_iris), "--data", str(path), cwd=tmp_path).stdout
+    assert len(out.splitlines()) == 6  # header + 5 rows: the id and blank labels unread
+    semi = tmp_path / "semi.csv"
+    semi.write_text(path.read_text().replace(",", ";"))
+    assert run("predict", str(saved_iris), "--data", str(semi), cwd=tmp_path).stdout == out
+    fails_cleanly(run("fit", "--data", "missing.csv", cwd=tmp_path, check=False),
+                  "no such file: 'missing.csv'")
 
 
 def test_debug_shows_the_traceback(tmp_path):

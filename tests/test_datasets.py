@@ -221,11 +221,35 @@ def test_read_csv_other_delimiter(tmp_path):
     assert ds.X.shape == (2, 2) and ds.class_names == ["x", "y"]
 
 
+@pytest.mark.parametrize("text, name", [
+    ("a;b;c\n1,5;2;x\n3;4;y\n", "semi.csv"),      # ';' with no comma in the header
+    ("a\tb\tc\n1.5\t2\tx\n3\t4\ty\n", "tabs.csv"),
+    ("a\tb\tc\n1.5\t2\tx\n3\t4\ty\n", "data.tsv"),
+])
+def test_read_csv_detects_semicolons_and_tabs(tmp_path, text, name):
+    path = write(tmp_path, text, name)
+    if name == "semi.csv":  # a decimal comma is not a number: said, not misread
+        with pytest.raises(ValueError, match=r"column 'a' is not numeric: line 2 holds '1,5'"):
+            read_csv(path)
+        path = write(tmp_path, text.replace("1,5", "1.5"), name)
+    ds = read_csv(path)
+    assert ds.feature_names == ["a", "b"] and ds.class_names == ["x", "y"]
+    np.testing.assert_array_equal(ds.X, [[1.5, 2], [3, 4]])
+    comma = read_csv(write(tmp_path, "a;b,c\n1,x\n2,y\n", "comma.csv"))  # comma wins
+    assert comma.feature_names == ["a;b"]
+
+
+def test_read_csv_ignored_columns_are_not_read(tmp_path):
+    path = write(tmp_path, "id,age,bmi,note\nA7,30,22.5,\nB2,40,31,late\n")
+    ds = read_csv(path, require_target=False, ignore=["id", "note"])
+    assert ds.feature_names == ["age", "bmi"] and ds.y is None  # no "not numeric", no blank
+
+
 # ---------------------------------------------------------------- read_csv errors
 
 def test_read_csv_missing_file_is_named(tmp_path):
     missing = tmp_path / "nope.csv"
-    with pytest.raises(ValueError, match=r"no such file: '.*nope\.csv'"):
+    with pytest.raises(ValueError, match=r"^no such file: '.*nope\.csv'$"):
         read_csv(missing)
     with pytest.raises(FileNotFoundError):   # also catchable as the usual OSError
         read_csv(str(missing))
@@ -260,9 +284,10 @@ def test_read_csv_missing_target_lists_columns(tmp_path):
     with pytest.raises(ValueError, match=r"has no column 'outcome'; available columns: "
                                          r"\['age', 'bmi', 'sick'\]"):
         read_csv(path, target="outcome")
-    semicolons = write(tmp_path, "age;bmi;sick\n30;22.5;0\n", name="eu.csv")
-    with pytest.raises(ValueError, match=r"separated by ';' or tabs\? pass delimiter=';'"):
-        read_csv(semicolons, target="sick")
+    pipes = write(tmp_path, "age|bmi|sick\n30|22.5|0\n", name="pipes.csv")
+    with pytest.raises(ValueError, match=r"separated by '\|'\? pass delimiter='\|'"):
+        read_csv(pipes, target="sick")
+    assert read_csv(pipes, target="sick", delimiter="|").feature_names == ["age", "bmi"]
 
 
 def test_read_csv_non_numeric_feature_names_column_value_and_line(tmp_path):

@@ -58,31 +58,31 @@ def _labels(ds: datasets.Dataset) -> np.ndarray:
     return np.asarray(ds.class_names)[ds.y]
 
 
-def _features_for(model, path: str) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Rows of a CSV in the model's feature order; the target column too when present."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            header = next(csv.reader(f), [])
-    except FileNotFoundError:
-        raise UsageError(f"no data file at {path}") from None
-    header = [h.strip() for h in header]
+def _features_for(model, path: str, need_target: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Rows of a CSV in the model's feature order; the target column too when present and
+    ``need_target`` (without it, the columns the model does not use are not read)."""
     names = model.feature_names
     if not names:  # the model was fit on an unnamed matrix: columns by position
         ds = datasets.read_csv(path, require_target=False)
         return ds.X, None, ds.feature_names
+    header = datasets.read_header(path)
     missing = [n for n in names if n not in header]
     if missing:
         raise UsageError(f"{Path(path).name} lacks the model's feature column(s) {missing}; "
                          f"it has {header}")
     extra = [h for h in header if h not in names]
-    if len(extra) > 1:
-        raise UsageError(f"{Path(path).name} has columns the model does not use: {extra}; "
-                         "keep the features and at most one target column")
-    target = extra[0] if extra else None
-    ds = datasets.read_csv(path, target=target, require_target=target is not None,
-                           task="regression" if model.output == "identity" else None)
+    if not need_target:
+        ds = datasets.read_csv(path, require_target=False, ignore=extra)
+    else:
+        if len(extra) > 1:
+            raise UsageError(f"{Path(path).name} has columns the model does not use: {extra}; "
+                             "keep the features and at most one target column")
+        target = extra[0] if extra else None
+        ds = datasets.read_csv(path, target=target, require_target=target is not None,
+                               task="regression" if model.output == "identity" else None)
     order = [ds.feature_names.index(n) for n in names]
-    y = None if target is None else _labels(ds)
+    y = None if not need_target or ds.y is None else _labels(ds)
     return ds.X[:, order], y, names
 
 
@@ -122,17 +122,43 @@ def _hidden(text: str) -> list[int]:
     return sizes
 
 
+# NOTE: the argument types raise ArgumentTypeError with their own message: on a plain
+# ValueError argparse would print "invalid _positive value", naming the function.
 def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text!r}")
+    return value
+
+
+def _integer(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return _integer(text, 1, "a positive integer")
+
+
+def _non_negative(text: str) -> int:
+    return _integer(text, 0, "an integer >= 0")
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value
 
 
@@ -207,6 +233,9 @@ def _optimizer(name: str, lr: float | None):
 
 def cmd_fit(args) -> int:
     _check_folder(args.out, "--out")  # before training, not after
+    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
+        raise UsageError(f"--report {args.report} is a file; the report needs a folder "
+                         "(it is created if missing)")
     ds = load_data(args.data, args.target)
     y = _labels(ds)
     K = ds.n_classes or 1
@@ -283,10 +312,10 @@ def _load_model(path: str):
     return dp.load(path)
 
 
-def _data_for(model, spec: str):
+def _data_for(model, spec: str, need_target: bool = True):
     """Rows (model feature order) and targets from a CSV or a bundled data set."""
     if _is_csv(spec) or Path(spec).is_file():
-        X, y, _ = _features_for(model, spec)
+        X, y, _ = _features_for(model, spec, need_target)
         return X, y
     ds = datasets.load(spec)
     if model.feature_names and list(ds.feature_names) != list(model.feature_names):
@@ -309,15 +338,21 @@ def cmd_evaluate(args) -> int:
 
 
 def _check_folder(path, option: str) -> None:
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise UsageError(f"{option} {path}: folder {folder} does not exist; create it first "
-                         "or pick another path")
+    """Fail before any work where a file cannot be written at ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name, like "
+                         f"{path / 'model.safetensors'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {path.parent} does not exist; create it "
+                         "first or pick another path")
 
 
 def cmd_predict(args) -> int:
+    if args.out:
+        _check_folder(args.out, "--out")
     model = _load_model(args.model)
-    X, _ = _data_for(model, args.data)
+    X, _ = _data_for(model, args.data, need_target=False)
     predictions = model.predict(X)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -346,7 +381,7 @@ def cmd_explain(args) -> int:
         return 0
     if not args.data:
         raise UsageError("--row needs --data, the file (or bundled set) the row comes from")
-    X, _ = _data_for(model, args.data)
+    X, _ = _data_for(model, args.data, need_target=False)
     if not 0 <= args.row < len(X):
         raise UsageError(f"--row must lie in 0..{len(X) - 1} for {args.data}, got {args.row}")
     print(model.explain(X[args.row]))
@@ -385,7 +420,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam",
                    help="gd = gradient descent eq. (31), sgd = with momentum 0, adam, lbfgs "
                         "(full batch; Models I and II) (default: adam)")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--lr", type=_finite, default=None,
                    help="learning rate α, a positive number (default: 0.001 for adam, 0.1 "
                         "for gd, 0.05 for sgd)")
     p.add_argument("--epochs", type=_positive, default=200,
@@ -398,13 +433,13 @@ def make_parser() -> argparse.ArgumentParser:
                         "(0, 1) (default: 0.2)")
     p.add_argument("--test-size", type=_fraction, default=0.25,
                    help="fraction of all rows kept aside for the final score (default: 0.25)")
-    p.add_argument("--early-stopping", type=int, default=10, metavar="PATIENCE",
+    p.add_argument("--early-stopping", type=_non_negative, default=10, metavar="PATIENCE",
                    help="stop after this many epochs without validation improvement and "
                         "keep the best weights; 0 turns it off (default: 10)")
-    p.add_argument("--l2", type=float, default=0.0,
+    p.add_argument("--l2", type=_finite, default=0.0,
                    help="L2 penalty (l2/2)·Σ‖W‖² on the weights, ≥ 0; helps when classes are "
                         "separable, e.g. with --optimizer lbfgs (default: 0)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=_non_negative, default=0,
                    help="seed for splits, shuffling and initial weights (default: 0)")
     p.add_argument("--out", default="model.safetensors",
                    help="where to save the model (default: model.safetensors)")

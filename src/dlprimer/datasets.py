@@ -216,8 +216,31 @@ def _lines(numbers: builtins.list[int]) -> str:
 class _MissingFileError(FileNotFoundError, ValueError):
     """A missing CSV file: caught as FileNotFoundError or as ValueError."""
 
+    def __str__(self) -> str:  # the message alone, not "[Errno 2] message: 'path'"
+        return self.strerror
 
-def _read_rows(path: Path, delimiter: str) -> tuple[builtins.list, builtins.list, builtins.list]:
+
+def _detect_delimiter(path: Path, text: str) -> str:
+    """A tab for .tsv files; else ';' or a tab where the header has one and no comma (as
+    spreadsheets in many locales export CSV); else ','."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in first:
+        counts = {d: first.count(d) for d in (";", "\t")}
+        best = max(counts, key=counts.get)
+        if counts[best]:
+            return best
+    return ","
+
+
+def read_header(path, delimiter: str | None = None) -> builtins.list:
+    """The column names of a CSV file, read as ``read_csv`` reads them."""
+    return _read_rows(Path(path), delimiter)[0]
+
+
+def _read_rows(path: Path, delimiter: str | None
+               ) -> tuple[builtins.list, builtins.list, builtins.list]:
     """The header, the data rows and each row's 1-based line number in the file."""
     if not path.exists():
         raise _MissingFileError(2, f"no such file: {str(path)!r}", str(path))
@@ -227,6 +250,8 @@ def _read_rows(path: Path, delimiter: str) -> tuple[builtins.list, builtins.list
         text = path.read_text(encoding="utf-8-sig")  # -sig drops a byte-order mark
     except UnicodeDecodeError as err:
         raise ValueError(f"{path.name} is not UTF-8 text ({err}); save it as UTF-8 CSV") from None
+    if delimiter is None:
+        delimiter = _detect_delimiter(path, text)
     reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter,
                         skipinitialspace=True)  # so `a, "b, c"` reads as two fields
     header, rows, line_numbers = None, [], []
@@ -260,7 +285,8 @@ def _read_rows(path: Path, delimiter: str) -> tuple[builtins.list, builtins.list
 
 
 def read_csv(path, target: str | None = None, require_target: bool = True,
-             task: str | None = None, delimiter: str = ",") -> Dataset:
+             task: str | None = None, delimiter: str | None = None,
+             ignore=()) -> Dataset:
     """A ``Dataset`` from a CSV file with a header row; one sample a row.
 
     Every column but ``target`` is a numeric feature. The target (by default the last
@@ -271,7 +297,10 @@ def read_csv(path, target: str | None = None, require_target: bool = True,
 
     With ``require_target=False`` (a file to predict on) a missing target column is no
     error: all columns are features and ``y`` is None; without a ``target`` name, every
-    column is read as a feature.
+    column is read as a feature. Columns named in ``ignore`` are not read at all.
+
+    ``delimiter=None`` (the default) reads a tab-separated file for ``.tsv``, and a file
+    whose header holds ';' or tabs but no comma with that separator; otherwise ','.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "flowers.csv"
@@ -293,20 +322,22 @@ def read_csv(path, target: str | None = None, require_target: bool = True,
     if target is not None and target not in header:
         if require_target:
             hint = ""
-            if len(header) == 1 and any(d in header[0] for d in ";\t|"):
-                hint = "; the header is one column: is the file separated by ';' or tabs? " \
-                       "pass delimiter=';' or delimiter='\\t'"
+            separator = next((d for d in ";\t|" if d in header[0]), None)
+            if len(header) == 1 and separator is not None:
+                hint = (f"; the header is one column: is the file separated by "
+                        f"{separator!r}? pass delimiter={separator!r}")
             raise ValueError(
                 f"{path.name} has no column {target!r}; available columns: {header}{hint}"
             )
         target = None
     t = None if target is None else header.index(target)
-    features = [j for j in range(len(header)) if j != t]
+    features = [j for j in range(len(header)) if j != t and header[j] not in ignore]
     if not features:
         raise ValueError(f"{path.name} has no feature columns besides the target {target!r}")
 
+    used = set(features) | ({t} if t is not None else set())
     missing = [(line, header[j]) for row, line in zip(rows, line_numbers, strict=True)
-               for j, cell in enumerate(row) if cell.strip().lower() in _MISSING]
+               for j, cell in enumerate(row) if j in used and cell.strip().lower() in _MISSING]
     if missing:
         lines = sorted({line for line, _ in missing})
         columns = builtins.list(dict.fromkeys(c for _, c in missing))
