@@ -136,3 +136,22 @@ def test_lbfgs_runs_callbacks_and_early_stopping():
                      optimizer=dp.optim.LBFGS(), validation_split=0.3, early_stopping=1,
                      epochs=100)
     assert history.stop_reason.startswith("early stopping") or history.epochs < 100
+
+
+def test_inputs_numbers_cannot_stand_for_are_refused():
+    masked = np.ma.masked_array(X, mask=np.zeros_like(X, bool))
+    masked[0, 0] = np.ma.masked
+    with pytest.raises(ValueError, match=r"masked array with 1 masked entries"):
+        dp.fit(dp.SigmoidModel(3), masked, y, progress=False)
+    with pytest.raises(ValueError, match="complex numbers"):
+        dp.fit(dp.SigmoidModel(3), X + 1j, y, progress=False)
+    dates = np.array(["2020-01-01", "2020-01-02"] * 30, dtype="datetime64[D]")
+    with pytest.raises(ValueError, match=r"datetime64\[D\] values; .*astype\(str\)"):
+        dp.fit(dp.SigmoidModel(3), X, dates, progress=False)
+
+
+def test_softmax_needs_two_classes():
+    with pytest.raises(ValueError, match="K .* must be at least 2"):
+        dp.SoftmaxModel(3, K=1)
+    with pytest.raises(ValueError, match=r"y holds a single class \('a'\)"):
+        dp.fit(dp.SoftmaxModel(3, 2), X, ["a"] * 60, progress=False)

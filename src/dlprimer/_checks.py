@@ -9,12 +9,21 @@ import numbers
 
 import numpy as np
 
+from dlprimer.tensor import Tensor
+
 
 def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
                    dtype=np.float64, allow_nan: bool = True) -> np.ndarray:
     """``value`` as a float numpy array with ``ndim`` axes, or a ValueError naming ``name``."""
     reject_sparse(value, name)
-    data = getattr(value, "data", value)  # a Tensor's values
+    if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):
+        raise ValueError(f"{name} is a masked array with {np.ma.count_masked(value)} masked "
+                         "entries, which numbers cannot stand for; fill them (X.filled(...)) "
+                         "or drop those rows first")
+    data = values_of(value)
+    if np.iscomplexobj(data):
+        raise ValueError(f"{name} holds complex numbers; dlprimer works on real numbers: pass "
+                         f"the real part, the magnitude, or both as separate columns")
     try:
         array = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as err:
@@ -34,6 +43,12 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
             f"{tuple(int(i) for i in bad[0])}; remove or impute them first"
         )
     return array
+
+
+def values_of(value):
+    """A Tensor's array; anything else as it is (a numpy array's own ``.data`` is its raw
+    buffer, not its values)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 def reject_sparse(value, name: str) -> None:

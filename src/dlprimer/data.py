@@ -18,7 +18,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dlprimer._checks import as_float_array, positive_int, reject_sparse, require_finite_rows
+from dlprimer._checks import (
+    as_float_array,
+    positive_int,
+    reject_sparse,
+    require_finite_rows,
+    values_of,
+)
 
 __all__ = [
     "Standardizer",
@@ -223,11 +229,14 @@ class Standardizer:
 
 def _label_vector(y, name: str = "y") -> np.ndarray:
     reject_sparse(y, name)
-    y = np.asarray(getattr(y, "data", y))
+    y = np.asarray(values_of(y))
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one label per sample), got shape {y.shape}")
+    if y.dtype.kind in "mMV":
+        raise ValueError(f"{name} holds {y.dtype} values; targets must be numbers or class "
+                         f"labels (strings): convert them first, e.g. {name}.astype(str)")
     return y
 
 
@@ -280,7 +289,7 @@ def decode_labels(indices, classes) -> np.ndarray:
     ['setosa', 'virginica']
     """
     classes = np.asarray(classes)
-    indices = np.asarray(getattr(indices, "data", indices))
+    indices = np.asarray(values_of(indices))
     if indices.dtype.kind == "f" and np.all(indices == np.round(indices)):
         indices = indices.astype(np.int64)
     if indices.dtype.kind not in "iu":

@@ -219,6 +219,9 @@ class SoftmaxModel(Model):
         super().__init__()
         p = positive_int(p, "p (the number of features)")
         K = positive_int(K, "K (the number of classes)")
+        if K < 2:
+            raise ValueError("K (the number of classes) must be at least 2; for two classes "
+                             "Model I (SigmoidModel) is the usual choice")
         self.b = Parameter(np.zeros(K), dtype)
         self.W = Parameter(_convex_init((K, p), p, K, seed, init, dtype), dtype)
 

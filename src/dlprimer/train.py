@@ -159,6 +159,9 @@ def _targets(model: Model, y, loss: str, name: str = "y"):
     indices, classes = _data.encode_labels(y)
     K = model.n_outputs
     if model.output == "softmax":
+        if len(classes) == 1:
+            raise ValueError(f"y holds a single class ({classes[0].item()!r}); training a "
+                             "classifier needs at least two")
         if len(classes) > K:
             raise ValueError(f"y has {len(classes)} classes {classes.tolist()[:10]} but the "
                              f"model has K={K} outputs; build it with K={len(classes)}")
