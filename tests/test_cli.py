@@ -209,3 +209,15 @@ def test_fit_with_report_and_evaluate_with_summary(tmp_path):
     assert "std err" in result.stdout and "odds ratio" in result.stdout
     assert "mean radius" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_task_option_overrides_the_guess(tmp_path):
+    rows = [[str(x), str(2 * x + 100)] for x in range(30)]  # 30 distinct integers
+    path = write_csv(tmp_path / "codes.csv", ["x", "code"], rows)
+    guessed = run("fit", "--data", str(path), "--epochs", "2", cwd=tmp_path).stdout
+    assert "regression" in guessed  # more than 20 distinct integers
+    forced = run("fit", "--data", str(path), "--task", "multiclass", "--epochs", "2",
+                 "--validation-split", "0.5", cwd=tmp_path, check=False)
+    assert "multiclass" in forced.stdout or "class" in forced.stderr
+    fails_cleanly(run("fit", "--task", "binary", cwd=tmp_path, check=False),
+                  "--task applies to CSV files")

@@ -42,12 +42,15 @@ def _is_csv(spec: str) -> bool:
     return spec.lower().endswith((".csv", ".tsv", ".txt")) or os.path.sep in spec
 
 
-def load_data(spec: str, target: str | None = None) -> datasets.Dataset:
-    """A bundled data set by name, or a CSV file (target column: ``target`` or the last)."""
+def load_data(spec: str, target: str | None = None, task: str | None = None
+              ) -> datasets.Dataset:
+    """A bundled data set by name, or a CSV file (target column: ``target`` or the last;
+    task inferred unless ``task`` says it)."""
     if _is_csv(spec) or Path(spec).is_file():
-        return datasets.read_csv(spec, target=target)
-    if target is not None:
-        raise UsageError(f"--target applies to CSV files; {spec!r} is a bundled data set")
+        return datasets.read_csv(spec, target=target, task=task)
+    for option, value in (("--target", target), ("--task", task)):
+        if value is not None:
+            raise UsageError(f"{option} applies to CSV files; {spec!r} is a bundled data set")
     return datasets.load(spec)
 
 
@@ -236,7 +239,7 @@ def cmd_fit(args) -> int:
     if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
         raise UsageError(f"--report {args.report} is a file; the report needs a folder "
                          "(it is created if missing)")
-    ds = load_data(args.data, args.target)
+    ds = load_data(args.data, args.target, args.task)
     y = _labels(ds)
     K = ds.n_classes or 1
     model = build_model(args.model, ds.task, ds.X.shape[1], K, args.hidden, args.activation,
@@ -409,6 +412,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="a bundled data set name (see `dlprimer datasets`) or a CSV file "
                         "with a header row (default: breast_cancer)")
     p.add_argument("--target", help="the CSV's target column (default: its last column)")
+    p.add_argument("--task", choices=["binary", "multiclass", "regression"], default=None,
+                   help="what the CSV's target is (default: inferred; strings or at most 20 "
+                        "distinct integers are classes, other numbers regression)")
     p.add_argument("--model", choices=["sigmoid", "softmax", "feedforward"],
                    default="feedforward",
                    help="sigmoid = Model I (two classes), softmax = Model II, feedforward = "
