@@ -105,3 +105,63 @@ def test_write_is_atomic(tmp_path, trained, monkeypatch):
         dp.save(dp.SigmoidModel(2), path)
     assert path.read_bytes() == before  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temp left behind
+
+
+def _with_metadata(tmp_path, model, **changes):
+    """A model file whose dlprimer metadata has ``changes`` applied, as an editor would."""
+    from safetensors.numpy import load as decode
+    from safetensors.numpy import save as encode
+
+    raw = dp.save(model, tmp_path / "m.safetensors").read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    metadata = json.loads(raw[8:8 + size])["__metadata__"]
+    config = json.loads(metadata["dlprimer"])
+    config.update(changes)
+    edited = tmp_path / "edited.safetensors"
+    edited.write_bytes(encode(decode(raw), metadata={"dlprimer": json.dumps(config)}))
+    return edited
+
+
+@pytest.fixture(scope="module")
+def binary():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = np.array(["no", "yes"])[(X[:, 0] > 0).astype(int)]
+    model = dp.SigmoidModel(3)
+    dp.fit(model, X, y, epochs=5, standardize=True, progress=False)
+    return model
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"format_version": "2"}, "invalid format_version '2'"),
+    ({"format_version": 1.5}, "invalid format_version"),
+    ({"dtype": "bogus"}, "invalid dtype 'bogus'.*'float32' or 'float64'"),
+    ({"dtype": "int64"}, "invalid dtype 'int64'"),
+    ({"classes": ["no", "yes", "maybe"]}, "3 class.*sigmoid output needs exactly 2"),
+    ({"classes": ["no"]}, "1 class.*sigmoid output needs exactly 2"),
+    ({"classes": "no,yes"}, "'classes' .* must be a list"),
+    ({"standardizer": {"mean": [0.0, 0.0, 0.0]}}, "invalid standardizer.*missing \\['scale'\\]"),
+    ({"standardizer": [1, 2]}, "invalid standardizer"),
+    ({"standardizer": {"mean": [0.0, 0.0], "scale": [1.0, 1.0]}},
+     "standardizer has 2 feature.*expects p=3"),
+    ({"feature_names": ["a", "b"]}, "'feature_names' .* list of p=3"),
+])
+def test_edited_metadata_raises_a_clear_error_at_load(tmp_path, binary, changes, match):
+    with pytest.raises(dp.ModelFileError, match=match):
+        dp.load(_with_metadata(tmp_path, binary, **changes))
+
+
+def test_softmax_classes_must_match_the_outputs(tmp_path):
+    model = dp.SoftmaxModel(2, 3)
+    dp.fit(model, [[0, 1], [1, 0], [1, 1]], ["a", "b", "c"], epochs=1, progress=False)
+    with pytest.raises(dp.ModelFileError, match="2 class.*softmax output needs exactly 3"):
+        dp.load(_with_metadata(tmp_path, model, classes=["a", "b"]))
+    assert dp.load(_with_metadata(tmp_path, model)).classes_.tolist() == ["a", "b", "c"]
+
+
+def test_a_directory_is_named_as_such(tmp_path, binary):
+    with pytest.raises(dp.ModelFileError, match="is a directory"):
+        dp.load(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a directory.*model.safetensors"):
+        dp.save(binary, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temp file left

@@ -251,6 +251,9 @@ def test_feature_names_from_a_dataframe():
     ({"dtype": "int64"}, "dtype must be"),
     ({"dtype": "not a dtype"}, "dtype must be"),
     ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must be"),
+    ({"hidden_layer_sizes": None}, "hidden_layer_sizes must be a tuple of positive integers"),
+    ({"hidden_layer_sizes": "8,4"}, "hidden_layer_sizes must be a tuple.*got '8,4'"),
+    ({"hidden_layer_sizes": (8.0,)}, "hidden_layer_sizes must be"),
     ({"activation": "softplus"}, "activation must be one of"),
     ({"learning_rate": -1.0}, "learning rate"),
     ({"epochs": 0}, "epochs must be"),
@@ -268,3 +271,41 @@ def test_sigmoid_classifier_refuses_three_classes(iris):
 def test_one_class_is_refused():
     with pytest.raises(ValueError, match="only one class"):
         SoftmaxClassifier().fit(np.ones((4, 2)), ["a"] * 4)
+
+
+# ---------------------------------------------------------------- numpy integers, extreme targets
+
+def test_grid_search_passes_numpy_integers(iris):
+    X, _, y, _ = iris
+    binary = y == 0
+    grid = {"batch_size": np.array([8, 16]), "epochs": np.array([3, 5]),
+            "early_stopping": np.array([2])}
+    search = GridSearchCV(SigmoidClassifier(), grid, cv=2).fit(X, binary)
+    assert isinstance(search.best_params_["batch_size"], np.integer)
+    search = GridSearchCV(SigmoidClassifier(optimizer="lbfgs"), {"epochs": np.array([3, 5])},
+                          cv=2).fit(X, binary)
+    widths = [np.int64(3), (np.int64(4), np.int32(2)), np.array([5])]
+    search = GridSearchCV(FeedForwardClassifier(epochs=3), {"hidden_layer_sizes": widths},
+                          cv=2).fit(X, y)
+    assert search.best_estimator_.model_.sizes[0] == 4
+    assert all(type(n) is int for n in search.best_estimator_.model_.sizes)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_regressor_standardizes_huge_and_tiny_targets(scale):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] * scale  # y.std() would overflow (1e200) or underflow to 0 (1e-300)
+    reg = FeedForwardRegressor(hidden_layer_sizes=(), optimizer="lbfgs", l2=0.0,
+                               epochs=100).fit(X, y)
+    y_hat = reg.predict(X[:5])
+    assert np.all(np.isfinite(y_hat))
+    np.testing.assert_allclose(y_hat / scale, X[:5, 0], atol=1e-4)  # a linear fit: exact
+
+
+def test_regressor_refuses_targets_its_dtype_cannot_hold():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="y has values up to .*e\\+200.*float32.*float64"):
+        FeedForwardRegressor(epochs=2, dtype="float32").fit(X, X[:, 0] * 1e200)
+    with pytest.raises(ValueError, match="outside what float32 holds"):
+        FeedForwardRegressor(epochs=2, dtype="float32", standardize=False).fit(X, X[:, 0] * 1e-45)

@@ -71,6 +71,9 @@ def save(model: Model, path) -> Path:
     from safetensors.numpy import save as encode
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot save to {path}: it is a directory; give a file name "
+                                f"inside it, e.g. {path / 'model.safetensors'}")
     config = model_config(model)
     tensors = {name: np.array(p.data, order="C") for name, p in model.named_parameters()}
     payload = encode(tensors, metadata={"dlprimer": json.dumps(config)})
@@ -100,6 +103,9 @@ def load(path) -> Model:
     from safetensors.numpy import load as decode
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file; give the path of the "
+                             "file dp.save wrote, e.g. model.safetensors inside it")
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     raw = path.read_bytes()
@@ -114,7 +120,12 @@ def load(path) -> Model:
             raise ValueError("unknown format")
     except (json.JSONDecodeError, ValueError, AttributeError) as err:
         raise ModelFileError(f"{path} has unreadable dlprimer metadata ({err})") from None
-    if config.get("format_version", 0) > FORMAT_VERSION:
+    version = config.get("format_version", FORMAT_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path} has an invalid format_version {version!r} in its "
+                             "metadata (expected a positive integer); the file was edited or "
+                             "corrupted, save the model again with dp.save")
+    if version > FORMAT_VERSION:
         raise ModelFileError(f"{path} was written by a newer dlprimer "
                              f"({config.get('dlprimer_version')}); upgrade dlprimer to read it")
     try:
@@ -132,17 +143,58 @@ def load(path) -> Model:
             raise ModelFileError(f"{path}: parameter {name!r} holds NaN or infinite values")
         p.data[...] = tensors[name]
     if config.get("classes") is not None:
-        classes = np.asarray(config["classes"])
+        classes = _classes(path, config["classes"], model)
         kind = config.get("classes_kind")
         model.classes_ = classes.astype(bool) if kind == "b" else classes
-    model.feature_names = config.get("feature_names")
+    model.feature_names = _feature_names(path, config.get("feature_names"), model.n_features)
     if config.get("standardizer") is not None:
-        model.standardizer = Standardizer.from_dict(config["standardizer"])
+        model.standardizer = _standardizer(path, config["standardizer"], model.n_features)
     return model
 
 
+def _classes(path: Path, labels, model: Model) -> np.ndarray:
+    """The saved class labels, checked against the model's outputs."""
+    if not isinstance(labels, list) or not all(
+            isinstance(c, (str, int, float, bool)) for c in labels):
+        raise ModelFileError(f"{path}: 'classes' in its metadata must be a list of labels, "
+                             f"got {labels!r}")
+    # a sigmoid output separates two classes, eq. (3); a softmax output one per column, eq. (6)
+    wanted = 2 if model.output == "sigmoid" else model.n_outputs
+    if model.output != "identity" and len(labels) != wanted:
+        raise ModelFileError(f"{path} lists {len(labels)} class(es) {labels[:10]} but its "
+                             f"{model.output} output needs exactly {wanted}; the file was "
+                             "edited or corrupted, save the model again with dp.save")
+    return np.asarray(labels)
+
+
+def _feature_names(path: Path, names, p: int) -> list[str] | None:
+    """The saved column names: None, or one string per feature."""
+    if names is not None and (not isinstance(names, list) or len(names) != p
+                              or not all(isinstance(n, str) for n in names)):
+        raise ModelFileError(f"{path}: 'feature_names' in its metadata must be a list of p={p} "
+                             f"column names, got {names!r}; the file was edited or corrupted")
+    return names
+
+
+def _standardizer(path: Path, d, p: int) -> Standardizer:
+    """The saved standardizer, checked against the model's p features."""
+    try:
+        standardizer = Standardizer.from_dict(d)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ModelFileError(f"{path} holds an invalid standardizer in its metadata ({err}); "
+                             "the file was edited or corrupted, save the model again") from None
+    if standardizer.n_features_in_ != p:
+        raise ModelFileError(f"{path}: its standardizer has {standardizer.n_features_in_} "
+                             f"feature(s) but the model expects p={p}; the file was edited "
+                             "or corrupted, save the model again with dp.save")
+    return standardizer
+
+
 def _build(path: Path, config: dict) -> Model:
-    dtype = np.dtype(config.get("dtype", "float32"))
+    dtype = config.get("dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{path} has an invalid dtype {dtype!r} in its metadata "
+                             "(expected 'float32' or 'float64')")
     kind = config.get("kind")
     try:
         if kind == "SigmoidModel":

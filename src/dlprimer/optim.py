@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from dlprimer._checks import positive_int
 from dlprimer.tensor import Tensor
 
 __all__ = ["Optimizer", "GradientDescent", "SGD", "Adam", "LBFGS"]
@@ -234,12 +235,10 @@ class LBFGS(Optimizer):
     def __init__(self, max_iter: int = 500, tol: float = 1e-6,
                  ftol: float = 64 * np.finfo(float).eps, history: int = 10):
         super().__init__()
-        if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-        self.max_iter = int(max_iter)
+        self.max_iter = positive_int(max_iter, "max_iter")
         self.tol = _check("tol", tol, 0.0)
         self.ftol = _check("ftol", ftol, 0.0, low_open=False)
-        self.history = int(history)
+        self.history = positive_int(history, "history (the number of gradient pairs kept)")
 
     def minimize(self, loss_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
                  theta0: np.ndarray, max_iter: int | None = None,

@@ -307,10 +307,12 @@ class _FeedForwardEstimator(_DLPrimerEstimator):
                              f"{self.activation!r}")
         hidden = self.hidden_layer_sizes
         hidden = (hidden,) if isinstance(hidden, numbers.Integral) else hidden
-        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
-                   for n in hidden):
-            raise ValueError("hidden_layer_sizes must be a sequence of positive integers, got "
-                             f"{self.hidden_layer_sizes!r}")
+        if isinstance(hidden, str) or not np.iterable(hidden) or not all(
+                isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1
+                for n in hidden):
+            raise ValueError("hidden_layer_sizes must be a tuple of positive integers, one width "
+                             "per hidden layer, as in scikit-learn's MLPClassifier (e.g. (32,) "
+                             f"or (64, 32); () for none), got {self.hidden_layer_sizes!r}")
         return [p, *(int(n) for n in hidden), q]
 
 
@@ -383,13 +385,28 @@ class FeedForwardRegressor(RegressorMixin, _FeedForwardEstimator):
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1).astype(np.float64)  # (n, q)
         self.n_outputs_ = Y.shape[1]
+        peak = np.max(np.abs(Y), axis=0)  # (q,)
+        limits = np.finfo(dtype)
+        outside = (peak > limits.max) | ((peak > 0) & (peak < limits.tiny))
+        if outside.any():
+            raise ValueError(f"y has values up to {peak[outside][0]:.3g} in magnitude, outside "
+                             f"what {np.dtype(dtype).name} holds ({limits.tiny:.3g} to "
+                             f"{limits.max:.3g}); rescale y (e.g. change its units) or use "
+                             'dtype="float64"')
         y_mean, y_scale = np.zeros(self.n_outputs_), np.ones(self.n_outputs_)
+        target = Y
         if self.standardize:
-            y_mean = Y.mean(axis=0)
-            std = Y.std(axis=0)
+            # NOTE: Y.std squares Y, which overflows past ~1e154 and underflows below
+            # ~1e-154; the statistics of Y / max|Y| (entries in [-1, 1]) are safe.
+            peak = np.where(peak > 0, peak, 1.0)
+            Z = Y / peak
+            mean, std = Z.mean(axis=0), Z.std(axis=0)
+            y_mean = mean * peak
             # a constant target (std 0 up to rounding) is only centred, as in Standardizer
-            y_scale = np.where(std > 10 * np.finfo(np.float64).eps * np.abs(y_mean), std, 1.0)
-        target = ((Y - y_mean) / y_scale).astype(dtype)
+            y_scale = np.where(std > 10 * np.finfo(np.float64).eps * np.abs(mean),
+                               std * peak, 1.0)
+            target = (Z - mean) * (peak / y_scale)  # (Y - ȳ) / s without overflow
+        target = target.astype(dtype)
         model = FeedForward(self._sizes(X.shape[1], self.n_outputs_),
                             activation=self.activation, output="identity", seed=seed,
                             dtype=dtype)
