@@ -174,7 +174,8 @@ def classification_scores(model, X, y) -> dict:
     unknown = sorted({str(v) for v in y if v not in index})
     if unknown:
         raise UsageError(f"labels {unknown[:5]} were not seen in training; the model knows "
-                         f"{[str(c) for c in classes]}")
+                         f"{[str(c) for c in classes]} (the target is the one column besides "
+                         "the model's features: is it the right one?)")
     truth = np.array([index[v] for v in y])
     P = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
     predicted = model.predict(X)
