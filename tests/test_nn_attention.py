@@ -215,6 +215,51 @@ def test_layer_norm_matches_torch():
     np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), atol=1e-10)
 
 
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e19), (np.float32, 1e30),
+                                          (np.float64, 1e160), (np.float64, 1e300)])
+def test_layer_norm_of_huge_inputs_matches_torch_on_the_rescaled_input(dtype, scale):
+    # (x - μ)² overflows here (once giving all zeros). LayerNorm of c·x with eps is
+    # LayerNorm of x with eps / c², and its gradient is 1/c times; torch is the oracle.
+    ours = nn.LayerNorm(6, dtype=dtype)
+    ours.weight.data[...] = rng.standard_normal(6)
+    ours.bias.data[...] = rng.standard_normal(6)
+    x = dp.Tensor((rng.standard_normal((2, 3, 6)) * scale).astype(dtype), requires_grad=True)
+    x_t = T(x.data.astype(np.float64) / scale)
+    w_t, b_t = T(ours.weight.data), T(ours.bias.data)
+    y = ours(x)
+    y_t = torch.nn.functional.layer_norm(x_t, (6,), w_t, b_t, eps=1e-5 / scale / scale)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), **tol)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    y_t.backward(torch.tensor(g))
+    assert np.all(np.isfinite(x.grad))
+    np.testing.assert_allclose(x.grad.astype(np.float64) * scale, x_t.grad.numpy(), **tol)
+    np.testing.assert_allclose(ours.weight.grad, w_t.grad.numpy(), **tol)
+    np.testing.assert_allclose(ours.bias.grad, b_t.grad.numpy(), **tol)
+
+
+def test_layer_norm_of_the_reported_inputs_and_of_constant_rows():
+    expected = nn.LayerNorm(8)(np.arange(8.0)).numpy()
+    np.testing.assert_allclose(nn.LayerNorm(8)(np.arange(8) * 1e19).numpy(), expected,
+                               rtol=1e-5)  # was all zeros: the float32 variance overflowed
+    big = nn.LayerNorm(8, dtype=np.float64)(np.arange(8) * 1e160).numpy()
+    np.testing.assert_allclose(big, expected, rtol=1e-5)
+    # a constant row is exactly 0 at any magnitude (its mean may be off by an ulp)
+    for c in (0.1, 3e30, -7e37):
+        np.testing.assert_array_equal(F.layer_norm(np.full((2, 3), c, np.float32)).numpy(), 0)
+
+
+@pytest.mark.parametrize("eps", [-1, 0, 0.0, float("nan"), float("inf"), "1e-5", None, True])
+def test_layer_norm_refuses_an_eps_that_is_not_a_finite_positive_number(eps):
+    # NOTE: PyTorch takes eps <= 0; it gives NaN (0/0) for a constant row, so we refuse it
+    with pytest.raises(ValueError, match=r"eps must be a finite number > 0.*got"):
+        nn.LayerNorm(8, eps=eps)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        F.layer_norm(np.ones((2, 8)), eps=eps)
+
+
 def test_encoder_block_matches_torch_transformer_encoder_layer():
     d, h, d_ff = 8, 2, 12
     ours = nn.TransformerEncoderBlock(d, h, d_ff, seed=5, dtype=np.float64)

@@ -275,6 +275,36 @@ def test_other_bad_input():
         nn.Conv2d(0, 4, 3)
 
 
+def test_bad_kernel_size_stride_and_padding_are_refused_when_the_layer_is_built():
+    with pytest.raises(ValueError, match="kernel_size must be a positive int or a pair of "
+                                         "them, got 2.5"):
+        nn.Conv2d(3, 4, 2.5)  # was "'float' object is not iterable"
+    for kernel in (0, (3, 0), (3,), (3, 3, 3), "3"):
+        with pytest.raises(ValueError, match="kernel_size must be a positive int"):
+            nn.Conv2d(3, 4, kernel)
+    with pytest.raises(ValueError, match="stride must be a positive int"):
+        nn.Conv2d(3, 4, 3, stride=(1, 0))
+    with pytest.raises(ValueError, match=r"padding must be a non-negative int .* got -1"):
+        nn.Conv2d(3, 4, 3, padding=-1)
+    # was a message about ('s', 'a', 'm', 'e'); now it says what to pass instead
+    with pytest.raises(ValueError, match=r"got 'same'.*'same' for an odd kernel size k and "
+                                         r"stride 1 is padding=k // 2"):
+        nn.Conv2d(3, 4, 3, padding="same")
+    with pytest.raises(ValueError, match="padding must be a non-negative int"):
+        F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), padding="same")
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        F.max_pool2d(np.zeros((1, 1, 4, 4)), 1.5)
+    # what the hint says works: kernel 3, padding 3 // 2 keeps 5×5
+    layer = nn.Conv2d(1, 2, (3, 3), padding=(1, np.int64(1)))
+    assert layer(np.zeros((1, 1, 5, 5))).shape == (1, 2, 5, 5)
+
+
+def test_flatten_of_a_scalar_explains_the_batch_axis():
+    with pytest.raises(ValueError, match=r"Flatten expects a batch of shape \(n, \.\.\.\).*0-D"):
+        nn.Flatten()(np.ones(()))  # was an IndexError
+    assert nn.Flatten()(np.ones(3)).shape == (3, 1)  # n samples of one number each
+
+
 # --------------------------------------------------------------- a CNN on real digits
 class DigitsCNN(nn.Module):
     """conv → ReLU → pool → conv → ReLU → pool → Dense → softmax (inside the loss)."""

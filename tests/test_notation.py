@@ -54,6 +54,47 @@ def test_standardize_leaves_a_constant_column_at_zero():
     np.testing.assert_array_equal(Z[:, 1], 0.0)
 
 
+def test_norms_and_distances_neither_overflow_nor_underflow():
+    # uᵀu of 1e200 overflows and of 1e-200 underflows; the results themselves are in range
+    assert nt.norm([1e200, 1e200]) == pytest.approx(np.sqrt(2) * 1e200, rel=1e-15)
+    assert nt.norm([1e-200, 1e-200]) == pytest.approx(np.sqrt(2) * 1e-200, rel=1e-15)
+    assert nt.norm([3e-320]) == 3e-320  # a subnormal, exactly
+    assert nt.cosine([1e200, 1e200], [1e200, 1e200]) == 1.0  # was NaN (inf / inf)
+    assert nt.cosine([1e-200, 1e-200], [1e-200, 1e-200]) == 1.0  # was "u is all zeros"
+    assert nt.cosine([1e300, 0], [-1e-300, 0]) == -1.0
+    assert nt.distance([1e308, 0], [-5e307, 0]) == pytest.approx(1.5e308, rel=1e-15)
+    assert nt.distance([1e308], [-1e308]) == np.inf  # 2e308: truly beyond float64, silently
+    assert nt.distance([1e200, 0], [-1e200, 0]) == pytest.approx(2e200, rel=1e-15)
+    assert nt.distance([1e-200, 1], [0, 1]) == pytest.approx(1e-200, rel=1e-15)
+    assert nt.squared_error([1e150, 0], [-1e150, 0]) == pytest.approx(4e300, rel=1e-15)
+    assert nt.squared_error([1e300], [-1e300]) == np.inf  # 4e600: truly beyond float64
+    assert nt.mean_squared_error([[1e150], [0]], [[-1e150], [0]]) == pytest.approx(2e300)
+    # exact values stay exact: scaling is by powers of two
+    assert nt.distance(u, v) == 13.5 and nt.norm([3, 4]) == 5.0
+    with pytest.raises(ValueError, match="all zeros"):
+        nt.cosine([0.0, 0.0], [1.0, 2.0])
+
+
+def test_variance_and_standardize_on_huge_tiny_and_constant_columns():
+    X = np.array([[1.0, 0.1], [2.0, 0.1], [4.0, 0.1]])
+    Z = nt.standardize(X)
+    for scale in (1e200, 1e-200):  # (X - x̄)² would overflow, or underflow to 0
+        np.testing.assert_allclose(nt.standardize(X * scale), Z, rtol=1e-14)
+    # each square is 1.69e308 and their sum overflows; their mean, the variance, does not
+    assert nt.sample_variance([1.3e154, -1.3e154]) == pytest.approx(1.69e308, rel=1e-14)
+    # 0.1 + 0.1 + 0.1 ≠ 0.3: a mean off by an ulp once made this constant column ±1
+    np.testing.assert_array_equal(Z[:, 1], 0.0)
+    assert nt.sample_variance([0.1, 0.1, 0.1]) == 0.0
+    assert nt.sample_mean([1e308, 1e308]) == 1e308  # the sum 2e308 would overflow
+
+
+def test_standardize_refuses_nan_and_inf_like_the_standardizer():
+    with pytest.raises(ValueError, match=r"X contains 1 NaN .* first at row\(s\) 0; remove"):
+        nt.standardize([[1.0, np.nan], [1.0, 3.0]])
+    with pytest.raises(ValueError, match=r"2 NaN or infinite value\(s\) in 2 row\(s\)"):
+        nt.standardize([1.0, np.inf, -np.inf])
+
+
 def test_one_hot_and_vectorize():
     np.testing.assert_array_equal(nt.one_hot([2, 0], K=3), [[0, 0, 1], [1, 0, 0]])
     assert nt.one_hot([1, 1]).shape == (2, 2)

@@ -116,6 +116,35 @@ def test_matmul_shape_mismatch_names_both_shapes():
         Tensor(2.0) @ Tensor(np.ones(2))
 
 
+def test_reduction_axis_out_of_range_is_refused_not_wrapped():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    for reduce in (x.sum, x.mean, x.max):
+        with pytest.raises(ValueError, match=r"axis 5 is out of range .* shape \(2, 3\)"):
+            reduce(axis=5)  # a % 2 would quietly reduce over axis 1
+        with pytest.raises(ValueError, match=r"axis -3 is out of range .* valid axes -2\.\.1"):
+            reduce(axis=(0, -3))
+        with pytest.raises(ValueError, match="names an axis twice"):
+            reduce(axis=(1, -1))
+    with pytest.raises(ValueError, match=r"shape \(\) \(0-D, no axes: use axis=None\)"):
+        Tensor(3.0).sum(axis=0)  # was a ZeroDivisionError
+    with pytest.raises(TypeError, match="tuple of ints"):
+        x.sum(axis=1.0)
+    np.testing.assert_array_equal(x.sum(axis=(-1,)).data, [3.0, 12.0])  # valid ones still work
+    assert Tensor(3.0).sum().item() == 3.0
+
+
+def test_max_and_softmax_over_an_empty_axis_explain_themselves():
+    with pytest.raises(ValueError, match=r"shape \(0, 3\): an axis of length 0 has no max"):
+        Tensor(np.ones((0, 3))).max()
+    assert Tensor(np.ones((0, 3))).max(axis=1).shape == (0,)  # nothing to reduce is fine
+    # as scipy.special.softmax: an empty axis raises (numpy's "zero-size array" before)
+    for call in (lambda: dp.softmax([]), lambda: Tensor(np.ones((2, 0))).softmax(),
+                 lambda: dp.log_softmax(np.ones((2, 0)))):
+        with pytest.raises(ValueError, match="axis is empty"):
+            call()
+    assert dp.softmax(np.ones((0, 3))).shape == (0, 3)  # an empty batch is fine
+
+
 def test_pow_needs_a_number():
     with pytest.raises(TypeError, match="exponent"):
         Tensor([1.0]) ** Tensor([2.0])
@@ -143,6 +172,36 @@ def test_softmax_of_plus_minus_1000_is_exact_and_silent():
     _no_warnings(lambda: (s * Tensor([1.0, 2.0])).sum().backward())
     assert np.all(np.isfinite(z.grad))
     np.testing.assert_array_equal(_no_warnings(lambda: dp.softmax([1000.0, -1000.0])), [1, 0])
+
+
+def test_softmax_and_cross_entropy_across_the_float32_range_are_silent_and_finite():
+    from dlprimer.functional import cross_entropy
+
+    z32 = np.array([[3e38, -3e38]], dtype=np.float32)  # z - max(z) = -6e38 overflows
+    np.testing.assert_array_equal(_no_warnings(lambda: dp.softmax(z32)), [[1.0, 0.0]])
+    z = Tensor(z32, requires_grad=True)
+    np.testing.assert_array_equal(_no_warnings(lambda: z.softmax()).data, [[1.0, 0.0]])
+    np.testing.assert_array_equal(_no_warnings(lambda: z.log_softmax()).data[0, 0], 0.0)
+    loss = _no_warnings(lambda: cross_entropy(z, [0]))
+    assert loss.item() == 0.0 and loss.dtype == np.float32
+    _no_warnings(loss.backward)
+    np.testing.assert_array_equal(z.grad, [[0.0, 0.0]])
+    # one-hot targets: the 0 · (-inf) of the unchosen class must not become NaN
+    assert _no_warnings(lambda: cross_entropy(Tensor(z32), np.array([[1.0, 0.0]]))).item() == 0
+    # target 1: the loss 6e38 exceeds float32 (inf), but a mean with an easy sample fits
+    assert _no_warnings(lambda: cross_entropy(Tensor(z32), [1])).item() == np.inf
+    two = Tensor(np.array([[3e38, -3e38], [0.0, 0.0]], dtype=np.float32), requires_grad=True)
+    for y in ([1, 0], np.array([[0.0, 1.0], [1.0, 0.0]])):
+        loss = _no_warnings(lambda y=y: cross_entropy(two, y))
+        np.testing.assert_allclose(loss.item(), (6e38 + np.log(2)) / 2, rtol=1e-6)
+    _no_warnings(loss.backward)
+    np.testing.assert_allclose(two.grad, [[0.5, -0.5], [-0.25, 0.25]])  # (p - y) / n
+    with pytest.raises(ValueError, match=r"n ≥ 1 samples and K ≥ 1 classes, got \(0, 3\)"):
+        cross_entropy(Tensor(np.ones((0, 3))), np.zeros(0, dtype=int))
+    # the binary loss: two losses of 3e38 overflowed their float32 sum, not their mean
+    bce = dp.functional.binary_cross_entropy_with_logits
+    loss = _no_warnings(lambda: bce(Tensor(np.float32([3e38, -3e38])), [0.0, 1.0]))
+    np.testing.assert_allclose(loss.item(), 3e38, rtol=1e-6)
 
 
 def test_sigmoid_at_plus_minus_1000_is_finite_and_silent():

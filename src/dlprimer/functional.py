@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlprimer._checks import as_float_array
-from dlprimer.tensor import Tensor, _sigmoid, _softmax
+from dlprimer.tensor import Tensor, _minus_max, _sigmoid, _softmax
 
 __all__ = [
     "sigmoid", "softmax", "log_softmax", "relu", "tanh",
@@ -51,6 +51,9 @@ def softmax(z, axis: int = -1):
     array([0.1403, 0.0202, 0.6481, 0.1913])
     >>> softmax([1000.0, -1000.0])   # max subtraction: no overflow
     array([1., 0.])
+
+    An empty axis raises a ValueError, as ``scipy.special.softmax`` does (numpy's message
+    would be about a "zero-size array"); an empty batch, shape (0, K), gives (0, K).
     """
     if isinstance(z, Tensor):
         return z.softmax(axis=axis)
@@ -69,7 +72,9 @@ def log_softmax(z, axis: int = -1):
     if isinstance(z, Tensor):
         return z.log_softmax(axis=axis)
     z = _plain(z)
-    shifted = z - z.max(axis=axis, keepdims=True)
+    if z.ndim == 0:
+        raise ValueError("log_softmax needs a vector (or a batch of them), got a scalar")
+    shifted = _minus_max(z, axis, "log_softmax")
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -200,8 +205,11 @@ def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
     n = x.shape[0] if x.ndim else 1
     # NOTE: log1p(e^{-|z|}) is exact for large |z|, where log(1 + e^{-|z|}) rounds to 0.
     e = np.exp(-np.abs(x))  # ≤ 1: never overflows; reused by the gradient
-    per_entry = np.maximum(x, 0) - y * x + np.log1p(e)
-    out = np.asarray(per_entry.sum() / n, dtype=x.dtype)
+    per_entry = np.maximum(x, 0) - y * x + np.log1p(e)  # in [0, |z| + log 2] for y in [0, 1]
+    # NOTE: summed in float64, as the float32 sum of two losses of 3e38 overflows where
+    # their mean does not; the mean is inf only when it exceeds the dtype itself.
+    with np.errstate(over="ignore"):
+        out = np.asarray(per_entry.sum(dtype=np.float64) / n, dtype=x.dtype)
 
     def backward(g):
         # σ(z) from the same e^{-|z|}: 1 / (1 + e) for z ≥ 0, e / (1 + e) for z < 0
@@ -219,10 +227,19 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
 
     >>> round(cross_entropy(Tensor([[0.0, 0.0]]), [1]).item(), 4)                 # log 2
     0.6931
+
+    Finite for any finite logits whose loss fits the dtype, even across float32's range:
+
+    >>> z = Tensor(np.array([[3e38, -3e38], [0.0, 0.0]], dtype=np.float32))
+    >>> round(cross_entropy(z, [0, 0]).item(), 4)              # (0 + log 2) / 2
+    0.3466
+    >>> round(cross_entropy(z, [1, 0]).item() / 3e38, 6)       # (6e38 + log 2) / 2
+    1.0
     """
     x = Z.data
-    if x.ndim != 2:
-        raise ValueError(f"cross_entropy expects logits of shape (n, K), got {x.shape}")
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(f"cross_entropy expects logits of shape (n, K) with n ≥ 1 samples and "
+                         f"K ≥ 1 classes, got {x.shape}")
     n, K = x.shape
     target = np.asarray(getattr(y, "data", y))
     if target.shape == (n,):
@@ -236,15 +253,25 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
         raise ValueError(f"y must be class indices ({n},) or one-hot rows ({n}, {K}), "
                          f"got shape {target.shape}")
     # NOTE: log-sum-exp with the max subtracted: log Σ e^{z_k} = m + log Σ e^{z_k - m}.
-    shifted = x - x.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
+    m = x.max(axis=1, keepdims=True)  # (n, 1)
+    with np.errstate(over="ignore"):  # z - m < -max(dtype) becomes -inf, and e^{-inf} = 0
+        exp = np.exp(x - m)  # e^{z_k - m} ≤ 1
     sum_exp = exp.sum(axis=1, keepdims=True)
-    log_sum = np.log(sum_exp)  # (n, 1)
-    if Y is None:  # -log p_{y_i} = log Σ e^{z_k - m} - (z_{y_i} - m)
-        total = (log_sum[:, 0] - shifted[rows, target]).sum()
-    else:
-        total = -(Y * (shifted - log_sum)).sum()
-    out = np.asarray(total / n, dtype=x.dtype)
+    log_sum = np.log(sum_exp)  # (n, 1), in [0, log K]: the largest term is e^0 = 1
+    # NOTE: the loss forms z_k - m again, in float64: in float32 it overflows to -inf for
+    # logits spread beyond float32's range (3e38 and -3e38), which would make the loss inf
+    # (or 0·inf = NaN) where it is finite. Every float32 gap fits in float64, so the loss
+    # is inf only when the mean itself exceeds the dtype (one sample with loss 6e38 in
+    # float32), or, for float64 logits, when one sample's loss exceeds float64's range.
+    with np.errstate(over="ignore"):
+        if Y is None:  # -log p_{y_i} = log Σ e^{z_k - m} - (z_{y_i} - m)
+            gap = x[rows, target].astype(np.float64) - m[:, 0]
+            total = (log_sum[:, 0] - gap).sum()
+        else:  # -Σ_k y_k log p_k, with log p_k = (z_k - m) - log Σ e^{z_k - m}
+            log_p = (x.astype(np.float64, copy=False) - m) - log_sum
+            terms = np.multiply(Y, log_p, out=np.zeros_like(log_p), where=Y != 0)  # 0·-inf: 0
+            total = -terms.sum()
+        out = np.asarray(total / n, dtype=x.dtype)
 
     def backward(g):
         p = exp / sum_exp  # softmax(Z), (n, K)

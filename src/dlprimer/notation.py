@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer._checks import as_float_array, same_shape
+from dlprimer._checks import as_float_array, require_finite_rows, same_shape
 
 __all__ = [
     "inner",
@@ -45,6 +45,37 @@ def _vector_pair(u, v) -> tuple[np.ndarray, np.ndarray]:
     return u, v
 
 
+def _scaled(*arrays: np.ndarray, axis=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """The arrays divided by one power of two 2^k, with k such that the largest |entry|
+    (over ``axis``: per column for axis=0) lies in [1/2, 1); returns (arrays, k).
+
+    NOTE: the primer's formulas square their entries, and squares of 1e200 overflow to inf
+    while those of 1e-200 underflow to 0, though ‖u‖ is representable (hypot and BLAS's
+    nrm2 scale for the same reason). Dividing by a power of two is exact, so the scaled
+    entries keep every digit, their squares and sums stay in range, and a result is
+    scaled back by 2^k (or 2^2k for a square). A zero, infinite or NaN maximum gets k = 0:
+    such input passes through unscaled.
+    """
+    top = np.max([np.max(np.abs(a), axis=axis, initial=0.0) for a in arrays], axis=0)
+    k = np.frexp(np.where(np.isfinite(top), top, 0.0))[1]
+    return [np.ldexp(a, -k) for a in arrays], k
+
+
+def _unscale(value, k):
+    """value · 2^k (a float, or an array for per-column k); inf, without a warning, only
+    where the true result is beyond float64's range (about 1.8e308)."""
+    with np.errstate(over="ignore"):
+        out = np.ldexp(value, k)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _difference(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """u - v as (d, k) with u - v = d · 2^k: no overflow in the difference or its square."""
+    (u, v), k = _scaled(u, v)  # |u - v| ≤ 2 now, where 1e308 - (-1e308) would overflow
+    (d,), k_d = _scaled(u - v)  # a small difference of large vectors, scaled up again
+    return d, k + k_d
+
+
 def inner(u, v) -> float:
     """Inner product uᵀv = Σ_i u_i v_i, eq. (15).
 
@@ -60,9 +91,11 @@ def norm(u) -> float:
 
     >>> round(norm([2, 0, -3]), 4)   # √13; the primer prints ≈ 3.6
     3.6056
+    >>> round(norm([3e200, 4e200]) / 1e200, 12)   # uᵀu = 2.5e401 would overflow to inf
+    5.0
     """
-    u = as_float_array(u, "u", ndim=1)
-    return float(np.sqrt(u @ u))
+    (u,), k = _scaled(as_float_array(u, "u", ndim=1))
+    return _unscale(np.sqrt(u @ u), k)
 
 
 def cosine(u, v) -> float:
@@ -78,6 +111,8 @@ def cosine(u, v) -> float:
     (0.729, -0.04, 0.156)
     """
     u, v = _vector_pair(u, v)
+    (u,), _ = _scaled(u)  # the cosine does not change when u or v is scaled
+    (v,), _ = _scaled(v)
     nu, nv = np.sqrt(u @ u), np.sqrt(v @ v)
     if nu == 0 or nv == 0:
         which = "u" if nu == 0 else "v"
@@ -85,7 +120,8 @@ def cosine(u, v) -> float:
             f"cosine is undefined for a zero vector ({which} is all zeros): eq. (17) divides "
             "by its norm"
         )
-    return float((u @ v) / (nu * nv))
+    # NOTE: rounding can carry |uᵀv| / (‖u‖ ‖v‖) past 1 by an ulp; a cosine cannot be.
+    return float(np.clip((u @ v) / (nu * nv), -1.0, 1.0))
 
 
 def distance(u, v) -> float:
@@ -94,9 +130,8 @@ def distance(u, v) -> float:
     >>> distance([2, 0, -3], [1, -12.5, 2])
     13.5
     """
-    u, v = _vector_pair(u, v)
-    d = u - v
-    return float(np.sqrt(d @ d))
+    d, k = _difference(*_vector_pair(u, v))
+    return _unscale(np.sqrt(d @ d), k)
 
 
 def squared_error(u, v) -> float:
@@ -104,10 +139,11 @@ def squared_error(u, v) -> float:
 
     >>> squared_error([2, 0, -3], [1, -12.5, 2])    # 1 + 156.25 + 25
     182.25
+
+    inf only when the true value is beyond float64's range (about 1.8e308).
     """
-    u, v = _vector_pair(u, v)
-    d = u - v
-    return float(d @ d)
+    d, k = _difference(*_vector_pair(u, v))
+    return _unscale(d @ d, 2 * k)
 
 
 def mean_squared_error(Y, Y_hat) -> float:
@@ -124,8 +160,8 @@ def mean_squared_error(Y, Y_hat) -> float:
     same_shape(Y, Y_hat, ("Y", "Y_hat"))
     if Y.shape[0] == 0:
         raise ValueError("mean_squared_error needs at least one sample, got 0 rows")
-    d = (Y - Y_hat).reshape(Y.shape[0], -1)
-    return float((d * d).sum() / Y.shape[0])
+    d, k = _difference(Y, Y_hat)
+    return _unscale((d * d).sum() / Y.shape[0], 2 * k)
 
 
 def _data_matrix(X, name: str = "X") -> np.ndarray:
@@ -146,9 +182,18 @@ def sample_mean(X):
     >>> sample_mean([[50, 120, 200], [35, 130, 220], [45, 125, 190]])   # table (9)
     array([ 43.33333333, 125.        , 203.33333333])
     """
-    X = _data_matrix(X)
-    mean = X.mean(axis=0)
-    return float(mean) if X.ndim == 1 else mean
+    (X,), k = _scaled(_data_matrix(X), axis=0)  # a sum of 1e308s would overflow
+    return _unscale(X.mean(axis=0), k)
+
+
+def _centred(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(D, k): the columns of X minus their means, x_j - x̄_j = D_j · 2^{k_j}."""
+    (X,), k = _scaled(X, axis=0)
+    # NOTE: shifting by the first row before taking the mean makes a constant column
+    # exactly 0: its mean computed directly can be off by an ulp (0.1 + 0.1 + 0.1 ≠ 0.3),
+    # and dividing that rounding noise by its own tiny s_j would give ±1, not 0.
+    shifted = X - X[:1]
+    return shifted - shifted.mean(axis=0), k
 
 
 def sample_variance(X, ddof: int = 0):
@@ -162,21 +207,24 @@ def sample_variance(X, ddof: int = 0):
     18.6667
     """
     X = _data_matrix(X)
-    n = X.shape[0]
+    _check_ddof(ddof, X.shape[0])
+    d, k = _centred(X)
+    return _unscale((d * d).sum(axis=0) / (X.shape[0] - ddof), 2 * k)
+
+
+def _check_ddof(ddof: int, n: int) -> None:
     if ddof not in (0, 1):
         raise ValueError(f"ddof must be 0 (divide by n) or 1 (divide by n - 1), got {ddof}")
     if n - ddof <= 0:
         raise ValueError(f"sample_variance with ddof={ddof} needs at least {ddof + 1} rows")
-    d = X - X.mean(axis=0)
-    var = (d * d).sum(axis=0) / (n - ddof)
-    return float(var) if X.ndim == 1 else var
 
 
 def standardize(X, ddof: int = 0) -> np.ndarray:
     """Standardized data x̃_j⁽ⁱ⁾ = (x_j⁽ⁱ⁾ - x̄_j) / s_j, eq. (13), column by column.
 
     Each column of the result has mean 0 and standard deviation 1. A constant column
-    (s_j = 0) is only centred, to zeros, instead of being divided by zero.
+    (s_j = 0) is only centred, to zeros, instead of being divided by zero. NaN or
+    infinite entries raise a ValueError naming their rows (as ``data.Standardizer``).
 
     >>> standardize([[50, 120], [35, 130], [45, 125]]).round(4)
     array([[ 1.069 , -1.2247],
@@ -184,11 +232,13 @@ def standardize(X, ddof: int = 0) -> np.ndarray:
            [ 0.2673,  0.    ]])
     """
     X = _data_matrix(X)
-    mean = X.mean(axis=0)
-    s = np.sqrt(sample_variance(X, ddof=ddof))
+    _check_ddof(ddof, X.shape[0])
+    require_finite_rows(X, "X")
+    d, _ = _centred(X)  # (x - x̄) / s is the same for X scaled by any 2^k
+    s = np.sqrt((d * d).sum(axis=0) / (X.shape[0] - ddof))
     # NOTE: a constant feature carries no information; dividing it by s_j = 0 would give NaN.
     s = np.where(s > 0, s, 1.0)
-    return (X - mean) / s
+    return d / s
 
 
 def one_hot(labels, K: int | None = None, dtype=np.float64) -> np.ndarray:

@@ -109,13 +109,29 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return array.astype(DEFAULT_DTYPE)
 
 
-def _axes(axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` argument of a reduction as a tuple of non-negative axes."""
+def _axes(axis, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
+    """``axis`` argument of a reduction as a tuple of distinct non-negative axes.
+
+    NOTE: checked here, not left to ``a % ndim``, which would quietly reduce over the
+    wrong axis (axis=5 of a 2-D Tensor) or divide by zero (a 0-D Tensor).
+    """
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, numbers.Integral):
-        axis = (axis,)
-    return tuple(int(a) % ndim for a in axis)
+    given = (axis,) if isinstance(axis, numbers.Integral) else axis
+    given = tuple(given) if np.iterable(given) and not isinstance(given, str) else None
+    if given is None or not all(isinstance(a, numbers.Integral) for a in given):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    for a in given:
+        if not -ndim <= a < ndim:
+            valid = f"valid axes {-ndim}..{ndim - 1}" if ndim else "no axes: use axis=None"
+            raise ValueError(f"{op}: axis {a} is out of range for a Tensor of shape {shape} "
+                             f"({ndim}-D, {valid})")
+    axes = tuple(int(a) % ndim for a in given)  # in range now: only makes negatives positive
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice (Tensor of shape {shape}); "
+                         "list each axis once")
+    return axes
 
 
 class Tensor:
@@ -454,7 +470,7 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (all axes by default), the summation notation of eq. (11)."""
         shape = self.shape
-        axes = _axes(axis, self.ndim)
+        axes = _axes(axis, shape, "sum")
 
         def backward(g):
             if not keepdims:
@@ -465,14 +481,18 @@ class Tensor:
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
         """Sample mean (1/n) Σ over ``axis``, eq. (10)."""
-        axes = _axes(axis, self.ndim)
+        axes = _axes(axis, self.shape, "mean")
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; ties share the gradient equally (as torch.amax)."""
         x = self.data
-        axes = _axes(axis, self.ndim)
+        axes = _axes(axis, self.shape, "max")
+        if any(self.shape[a] == 0 for a in axes):
+            where = "all axes" if axis is None else f"axis {axis!r}"
+            raise ValueError(f"max over {where} of a Tensor of shape {self.shape}: an axis of "
+                             "length 0 has no maximum; reduce over non-empty axes only")
         top = x.max(axis=axes, keepdims=True)
 
         def backward(g):
@@ -563,7 +583,7 @@ class Tensor:
         x = self.data
         # NOTE: subtracting the max first keeps e^{z} ≤ 1, so nothing overflows, and the
         # largest term is e^0 = 1, so the log never sees 0.
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = _minus_max(x, axis, "log_softmax")
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
         def backward(g):
@@ -650,10 +670,26 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _minus_max(z: np.ndarray, axis: int, op: str) -> np.ndarray:
+    """z - max(z) over ``axis`` (every entry ≤ 0), the shift of softmax and log-sum-exp.
+
+    An empty ``axis`` is refused, as scipy.special.softmax does: there is nothing to
+    normalize. (An empty batch, such as shape (0, K), is fine.)
+    """
+    if z.size == 0 and -z.ndim <= axis < z.ndim and z.shape[axis] == 0:
+        raise ValueError(f"{op} over axis {axis} of shape {z.shape}: that axis is empty, and "
+                         "a softmax needs at least one entry (as scipy.special.softmax)")
+    # NOTE: z - max can overflow to -inf when z spans more than the dtype's range (float32
+    # [3e38, -3e38]); that is the right limit, as e^{-inf} = 0 and the true value is beyond
+    # the dtype anyway. Only this overflow is silenced: NaN and inf in z still warn.
+    with np.errstate(over="ignore"):
+        return z - z.max(axis=axis, keepdims=True)
+
+
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """Softmax over ``axis`` with max subtraction."""
     # NOTE: softmax(z) = softmax(z - c) for any c; c = max(z) makes every exponent ≤ 0.
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e = np.exp(_minus_max(z, axis, "softmax"))
     return e / e.sum(axis=axis, keepdims=True)
 
 

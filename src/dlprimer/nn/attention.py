@@ -124,6 +124,7 @@ class LayerNorm(Module):
     """Standardize each token vector over its d entries, then scale and shift (learned).
 
     y = (x - μ) / √(σ² + eps) ⊙ weight + bias; weight starts at 1, bias at 0 (as PyTorch).
+    eps must be a finite number > 0 (PyTorch also takes 0 or less, which gives NaN).
 
     >>> LayerNorm(3)(np.array([[1.0, 2.0, 3.0]])).numpy().round(4)
     array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
@@ -132,7 +133,7 @@ class LayerNorm(Module):
     def __init__(self, d: int, eps: float = 1e-5, dtype=np.float32):
         if not isinstance(d, (int, np.integer)) or d < 1:
             raise ValueError(f"d must be a positive integer, got {d!r}")
-        self.d, self.eps = int(d), float(eps)
+        self.d, self.eps = int(d), F._check_eps(eps)
         self.weight = Parameter(np.ones(d), dtype)
         self.bias = Parameter(np.zeros(d), dtype)
 

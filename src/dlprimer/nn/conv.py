@@ -43,9 +43,9 @@ class Conv2d(Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        kh, kw = F._pair(kernel_size, "kernel_size")
-        if kh < 1 or kw < 1:
-            raise ValueError(f"kernel_size must be positive, got {kernel_size!r}")
+        kh, kw = F._pair(kernel_size, "kernel_size", minimum=1)
+        F._pair(stride, "stride", minimum=1)  # bad values fail here, not at the first call
+        F._pair(padding, "padding", minimum=0)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = (kh, kw)
         self.stride, self.padding = stride, padding
@@ -109,4 +109,7 @@ class Flatten(Module):
 
     def forward(self, x) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim == 0:
+            raise ValueError("Flatten expects a batch of shape (n, ...), one sample per entry "
+                             "of the first axis, got a 0-D input (shape ()) that has no axes")
         return x.reshape(x.shape[0], -1)  # (n, C·H·W), row-major

@@ -45,14 +45,26 @@ def _as_tensor(x, dtype=None) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    """An int or a pair of ints as a pair of ints (kernel sizes, strides, paddings)."""
+def _pair(value, name: str, minimum: int | None = None) -> tuple[int, int]:
+    """An int or a pair of ints as a pair of ints (kernel sizes, strides, paddings),
+    each at least ``minimum`` when it is given."""
     if isinstance(value, numbers.Integral):
-        value = (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, numbers.Integral) for v in value):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(value[0]), int(value[1])
+        pair = (value, value)
+    elif np.iterable(value) and not isinstance(value, str):
+        pair = tuple(value)
+    else:
+        pair = ()
+    if (len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair)
+            or (minimum is not None and min(pair) < minimum)):
+        kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}.get(
+            minimum, f"an int ≥ {minimum}")
+        hint = ""
+        if name == "padding" and isinstance(value, str):
+            hint = ("; named paddings are not supported: 'valid' is padding=0, and 'same' "
+                    "for an odd kernel size k and stride 1 is padding=k // 2 (a pair "
+                    "(kh // 2, kw // 2) for a kh×kw kernel)")
+        raise ValueError(f"{name} must be {kind} or a pair of them, got {value!r}{hint}")
+    return int(pair[0]), int(pair[1])
 
 
 def _check_images(x: Tensor, op: str) -> None:
@@ -150,10 +162,8 @@ def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> 
             f"conv2d: x has {C} channels (shape {x.shape}) but W expects {C_w} "
             f"(shape {W.shape}); W must be (C_out, C_in, kh, kw) with C_in = x.shape[1]"
         )
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    if sh < 1 or sw < 1 or ph < 0 or pw < 0:
-        raise ValueError(f"stride must be >= 1 and padding >= 0, got {stride!r} and {padding!r}")
+    sh, sw = _pair(stride, "stride", minimum=1)
+    ph, pw = _pair(padding, "padding", minimum=0)
     Hp, Wp = H + 2 * ph, Wd + 2 * pw
     if kh > Hp or kw > Wp:
         raise ValueError(
@@ -315,10 +325,8 @@ class _ConvGrid:
 # ------------------------------------------------------------------------------ pooling
 def _pool_geometry(x: Tensor, k, stride, op: str):
     _check_images(x, op)
-    kh, kw = _pair(k, "k")
-    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride")
-    if min(kh, kw, sh, sw) < 1:
-        raise ValueError(f"{op}: k and stride must be >= 1, got k={k!r}, stride={stride!r}")
+    kh, kw = _pair(k, "k", minimum=1)
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", minimum=1)
     H, W = x.shape[2:]
     if kh > H or kw > W:
         raise ValueError(f"{op}: window {kh}x{kw} is larger than the input {H}x{W} "
@@ -458,6 +466,19 @@ def _token_indices(indices, num: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ normalization
+def _check_eps(eps) -> float:
+    """eps of a normalization as a float, or a ValueError unless it is finite and > 0.
+
+    NOTE: stricter than PyTorch, which takes any float: with eps ≤ 0 a constant row
+    divides 0 by 0 (NaN), and a negative eps can make σ² + eps negative.
+    """
+    if (isinstance(eps, bool) or not isinstance(eps, numbers.Real)
+            or not np.isfinite(eps) or eps <= 0):
+        raise ValueError(f"eps must be a finite number > 0 (it keeps √(σ² + eps) away from 0 "
+                         f"for a constant row; 1e-5 is usual), got {eps!r}")
+    return float(eps)
+
+
 def layer_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Layer normalization: standardize (13) each sample over its last axis, then scale.
 
@@ -466,13 +487,38 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
 
     >>> layer_norm(np.array([[1.0, 2.0, 3.0]])).numpy().round(4)
     array([[-1.2247,  0.    ,  1.2247]])
+
+    Stable for any finite x, even where (x - μ)² overflows (float32 beyond about 1e19):
+
+    >>> layer_norm(np.array([1e30, 2e30, 3e30], dtype=np.float32)).numpy().round(4)
+    array([-1.2247,  0.    ,  1.2247], dtype=float32)
     """
     x = _as_tensor(x)
+    eps = _check_eps(eps)
     params = [None if p is None else _as_tensor(p, dtype=x.dtype) for p in (weight, bias)]
     a = x.data
-    centred = a - a.mean(axis=-1, keepdims=True)  # x - μ, (..., d)
+    # NOTE: (x - μ)² overflows for |x| beyond √max (1.8e19 in float32, 1.3e154 in float64),
+    # and σ² = inf would give an output of zeros. So a row whose largest |x| comes within
+    # 2^20 of that is divided by the power of two 2^k that brings it into [1, 2): exact,
+    # every digit kept. x̂ = (x - μ) / √(σ² + eps) is unchanged when x is scaled by 2^-k
+    # and eps by 4^-k. Other rows (k = 0) are computed as they are.
+    top = np.max(np.abs(a), axis=-1, keepdims=True, initial=0)  # (..., 1)
+    e = np.frexp(np.where(np.isfinite(top), top, 0))[1]  # top < 2^e
+    k = np.where(e > np.finfo(a.dtype).maxexp // 2 - 20, e - 1, 0)  # (..., 1)
+    scaled = bool(k.any())
+    if scaled:
+        a = np.ldexp(a, -k)  # |a| < 2 in the scaled rows: squares of differences stay ≤ 16
+        # NOTE: x̂ is unchanged by a shift too; shifting by the row's first entry makes a
+        # constant row exactly 0, where its mean computed directly can be off by an ulp, a
+        # rounding noise that is not small next to eps / 4^k.
+        a = a - a[..., :1]
+    centred = a - a.mean(axis=-1, keepdims=True)  # x - μ (scaled by 2^-k), (..., d)
     variance = np.mean(centred * centred, axis=-1, keepdims=True)  # σ², 1/d as (10)
-    inv_std = 1.0 / np.sqrt(variance + eps)  # (..., 1)
+    eps_k = eps
+    if scaled:  # eps / 4^k; where that underflows, the smallest normal number keeps 0/0 away
+        eps_k = np.maximum(np.ldexp(np.asarray(eps, dtype=a.dtype), -2 * k),
+                           np.finfo(a.dtype).tiny)
+    inv_std = 1.0 / np.sqrt(variance + eps_k)  # (..., 1), for the scaled row
     x_hat = centred * inv_std  # standardized, eq. (13)
     w, b = (None if p is None else p.data for p in params)
     out = x_hat if w is None else x_hat * w
@@ -488,6 +534,8 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
         gx = d_hat - d_hat.mean(axis=-1, keepdims=True)
         gx -= x_hat * np.mean(d_hat * x_hat, axis=-1, keepdims=True)
         gx *= inv_std
+        if scaled:  # the true 1/σ is inv_std · 2^-k
+            gx = np.ldexp(gx, -k)
         return (gx,) + tuple(grad for grad, p in ((gw, w), (gb, b)) if p is not None)
 
     parents = (x,) + tuple(p for p in params if p is not None)
