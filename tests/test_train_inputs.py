@@ -155,3 +155,11 @@ def test_softmax_needs_two_classes():
         dp.SoftmaxModel(3, K=1)
     with pytest.raises(ValueError, match=r"y holds a single class \('a'\)"):
         dp.fit(dp.SoftmaxModel(3, 2), X, ["a"] * 60, progress=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, "complex128"])
+def test_models_refuse_dtypes_other_than_float32_and_float64(dtype):
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        dp.SigmoidModel(3, dtype=dtype)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        dp.FeedForward([3, 2, 1], dtype=dtype)

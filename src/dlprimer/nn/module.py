@@ -26,8 +26,9 @@ def as_rng(seed) -> np.random.Generator:
 
 
 def Parameter(values, dtype=np.float32) -> Tensor:  # noqa: N802 (reads like a type)
-    """A trainable Tensor: float values with ``requires_grad=True``."""
-    return Tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+    """A trainable Tensor: float values with ``requires_grad=True``; ``dtype`` is float32
+    or float64 (anything else is refused, not silently changed)."""
+    return Tensor(values, requires_grad=True, dtype=dtype)
 
 
 class Module:
