@@ -191,6 +191,9 @@ def mse_loss(y_hat: Tensor, y) -> Tensor:
     return (d * d).sum() * (1.0 / n)
 
 
+_LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
+
+
 def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
     """-(1/n) Σ_i [y_i log σ(z_i) + (1 - y_i) log(1 - σ(z_i))], from logits z.
 
@@ -208,8 +211,8 @@ def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
     per_entry = np.maximum(x, 0) - y * x + np.log1p(e)  # in [0, |z| + log 2] for y in [0, 1]
     # NOTE: summed in float64, as the float32 sum of two losses of 3e38 overflows where
     # their mean does not; the mean is inf only when it exceeds the dtype itself.
-    with np.errstate(over="ignore"):
-        out = np.asarray(per_entry.sum(dtype=np.float64) / n, dtype=x.dtype)
+    mean = float(per_entry.sum(dtype=np.float64)) / n  # ≥ 0
+    out = np.asarray(mean if mean <= _LARGEST[x.dtype] else np.inf, dtype=x.dtype)
 
     def backward(g):
         # σ(z) from the same e^{-|z|}: 1 / (1 + e) for z ≥ 0, e / (1 + e) for z < 0
