@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer._checks import as_float_array
+from dlprimer._checks import as_float_array, values_of
 from dlprimer.tensor import Tensor, _minus_max, _sigmoid, _softmax
 
 __all__ = [
@@ -170,7 +170,7 @@ def affine(X: Tensor, W: Tensor, b: Tensor | None = None, activation: str | None
 
 
 def _targets(y, like: Tensor, name: str = "y") -> np.ndarray:
-    target = np.asarray(getattr(y, "data", y))
+    target = np.asarray(values_of(y))
     if target.shape != like.shape:
         raise ValueError(f"{name} must have the shape of the model output {like.shape}, "
                          f"got {target.shape}")
@@ -244,7 +244,7 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
         raise ValueError(f"cross_entropy expects logits of shape (n, K) with n ≥ 1 samples and "
                          f"K ≥ 1 classes, got {x.shape}")
     n, K = x.shape
-    target = np.asarray(getattr(y, "data", y))
+    target = np.asarray(values_of(y))
     if target.shape == (n,):
         if target.dtype.kind not in "iu" or (n and (target.min() < 0 or target.max() >= K)):
             raise ValueError(f"class indices must be integers in 0..{K - 1}, got "

@@ -693,6 +693,12 @@ def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def as_tensor(x, dtype=None) -> Tensor:
+    """``x`` itself if it is a Tensor, else a constant Tensor of its values (``dtype``:
+    float32 or float64, or None for the default rule of ``Tensor``)."""
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
+
+
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """Build a Tensor (float32 unless the data is float64 or ``dtype`` says otherwise).
 

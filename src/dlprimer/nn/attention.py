@@ -13,13 +13,9 @@ from dlprimer.nn.dense import Dense
 from dlprimer.nn.init import glorot_uniform
 from dlprimer.nn.module import Module, Parameter, as_rng
 from dlprimer.ops import concatenate
-from dlprimer.tensor import Tensor
+from dlprimer.tensor import Tensor, as_tensor
 
 __all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
-
-
-def _as_tensor(x, like: Tensor) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=like.dtype)
 
 
 class MultiHeadAttention(Module):
@@ -82,9 +78,9 @@ class MultiHeadAttention(Module):
         return Z.reshape(n, T, -1)  # (n, T, d_out)
 
     def forward(self, query, key=None, value=None, mask=None, return_weights: bool = False):
-        query = _as_tensor(query, self.W_q)
-        key = query if key is None else _as_tensor(key, self.W_q)
-        value = key if value is None else _as_tensor(value, self.W_q)
+        query = as_tensor(query, self.W_q.dtype)
+        key = query if key is None else as_tensor(key, self.W_q.dtype)
+        value = key if value is None else as_tensor(value, self.W_q.dtype)
         for name, t in (("query", query), ("key", key), ("value", value)):
             if t.ndim != 3 or t.shape[2] != self.d_model:
                 raise ValueError(f"MultiHeadAttention expects {name} of shape "
@@ -138,7 +134,7 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(d), dtype)
 
     def forward(self, x) -> Tensor:
-        x = _as_tensor(x, self.weight)
+        x = as_tensor(x, self.weight.dtype)
         if x.shape[-1:] != (self.d,):
             raise ValueError(f"LayerNorm({self.d}) expects a last axis of {self.d}, "
                              f"got shape {x.shape}")
@@ -175,6 +171,6 @@ class TransformerEncoderBlock(Module):
         self.norm2 = LayerNorm(d_model, dtype=dtype)
 
     def forward(self, X, mask=None) -> Tensor:
-        X = _as_tensor(X, self.norm1.weight)
+        X = as_tensor(X, self.norm1.weight.dtype)
         A = self.norm1(X + self.attention(X, mask=mask))  # (n, T, d)
         return self.norm2(A + self.ff2(self.ff1(A, activation="relu")))  # (n, T, d)

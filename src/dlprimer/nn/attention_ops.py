@@ -9,13 +9,9 @@ import functools
 
 import numpy as np
 
-from dlprimer.tensor import Tensor, unbroadcast
+from dlprimer.tensor import Tensor, as_tensor, unbroadcast
 
 __all__ = ["dot_product_attention", "causal_mask", "padding_mask"]
-
-
-def _as_tensor(x, dtype=None) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
 # ---------------------------------------------------------------------- attention (40)-(41)
@@ -46,7 +42,7 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
     >>> alpha.numpy().sum(axis=-1)                          # each row is a probability vector
     array([1., 1., 1.], dtype=float32)
     """
-    q, k, v = _as_tensor(q), _as_tensor(k), _as_tensor(v)
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     for name, t in (("q", q), ("k", k), ("v", v)):
         if t.ndim < 2:
             raise ValueError(f"dot_product_attention expects {name} of shape (..., T, d), "

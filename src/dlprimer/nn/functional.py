@@ -27,7 +27,7 @@ from dlprimer.nn.attention_ops import (  # noqa: F401 (re-exported, eqs. (40)-(4
     padding_mask,
 )
 from dlprimer.nn.norm_ops import _check_eps, layer_norm  # noqa: F401 (re-exported)
-from dlprimer.tensor import Tensor
+from dlprimer.tensor import Tensor, as_tensor
 
 __all__ = [
     "conv2d",
@@ -39,10 +39,6 @@ __all__ = [
     "padding_mask",
     "layer_norm",
 ]
-
-
-def _as_tensor(x, dtype=None) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
 def _pair(value, name: str, minimum: int | None = None) -> tuple[int, int]:
@@ -150,8 +146,8 @@ def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> 
     >>> float(z.numpy()[0, 0, 0, 0]) == float(x[0, 0, :3, :3].sum())   # eq. (39)
     True
     """
-    x = _as_tensor(x)
-    W = _as_tensor(W, dtype=x.dtype)
+    x = as_tensor(x)
+    W = as_tensor(W, dtype=x.dtype)
     _check_images(x, "conv2d")
     if W.ndim != 4:
         raise ValueError(f"conv2d expects W of shape (C_out, C_in, kh, kw), got shape {W.shape}")
@@ -171,7 +167,7 @@ def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> 
             f"{Hp}x{Wp} (x shape {x.shape}, padding {padding!r})"
         )
     if b is not None:
-        b = _as_tensor(b, dtype=x.dtype)
+        b = as_tensor(b, dtype=x.dtype)
         if b.shape != (C_out,):
             raise ValueError(f"conv2d expects b of shape ({C_out},), got shape {b.shape}")
     sigma, derivative = _activation(activation)
@@ -353,7 +349,7 @@ def max_pool2d(x, k, stride=None) -> Tensor:
     array([[4., 5.],
            [9., 3.]])
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     kh, kw, sh, sw, H_out, W_out = _pool_geometry(x, k, stride, "max_pool2d")
     a = x.data
     offsets = _window_offsets(kh, kw, sh, sw, H_out, W_out)
@@ -398,7 +394,7 @@ def avg_pool2d(x, k, stride=None) -> Tensor:
     array([[2.5 , 1.75],
            [2.25, 2.25]])
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     kh, kw, sh, sw, H_out, W_out = _pool_geometry(x, k, stride, "avg_pool2d")
     a = x.data
     windows = sliding_window_view(a, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
@@ -431,7 +427,7 @@ def embedding(indices, W) -> Tensor:
     >>> embedding([1, 0, 1], W).shape
     (3, 4)
     """
-    W = _as_tensor(W)
+    W = as_tensor(W)
     if W.ndim != 2:
         raise ValueError(f"embedding expects a table W of shape (num, dim), got {W.shape}")
     idx = _token_indices(indices, W.shape[0])

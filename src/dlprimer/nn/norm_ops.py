@@ -6,13 +6,9 @@ import numbers
 
 import numpy as np
 
-from dlprimer.tensor import Tensor, unbroadcast
+from dlprimer.tensor import Tensor, as_tensor, unbroadcast
 
 __all__ = ["layer_norm"]
-
-
-def _as_tensor(x, dtype=None) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
 def _check_eps(eps) -> float:
@@ -42,9 +38,9 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     >>> layer_norm(np.array([1e30, 2e30, 3e30], dtype=np.float32)).numpy().round(4)
     array([-1.2247,  0.    ,  1.2247], dtype=float32)
     """
-    x = _as_tensor(x)
+    x = as_tensor(x)
     eps = _check_eps(eps)
-    params = [None if p is None else _as_tensor(p, dtype=x.dtype) for p in (weight, bias)]
+    params = [None if p is None else as_tensor(p, dtype=x.dtype) for p in (weight, bias)]
     a = x.data
     # NOTE: (x - μ)² overflows for |x| beyond √max (1.8e19 in float32, 1.3e154 in float64),
     # and σ² = inf would give an output of zeros. So a row whose largest |x| comes within
