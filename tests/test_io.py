@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dlprimer as dp
-from dlprimer.datasets import load
+from dlprimer.data.datasets import load
 
 
 @pytest.fixture(scope="module")

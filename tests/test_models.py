@@ -105,7 +105,7 @@ def test_wrong_feature_count_names_both():
 
 def test_affine_activation_must_be_known():
     with pytest.raises(ValueError, match="activation must be one of"):
-        dp.functional.affine(dp.Tensor([[1.0]]), dp.Tensor([[1.0]]), activation="softplus")
+        dp.nn.functional.affine(dp.Tensor([[1.0]]), dp.Tensor([[1.0]]), activation="softplus")
 
 
 def test_feedforward_hidden_layer_is_one_fused_node_with_the_same_values():

@@ -11,30 +11,47 @@ array([[0., 0.],
        [1., 2.]], dtype=float32)
 """
 
-from dlprimer import data, datasets, nn, notation, optim
-from dlprimer.functional import log_softmax, relu, sigmoid, softmax, tanh
-from dlprimer.gradcheck import GradcheckError, gradcheck
+from dlprimer import data, engine, nn, notation, optim
+from dlprimer.data import datasets
+from dlprimer.engine import (
+    GradcheckError,
+    Tensor,
+    clip,
+    concatenate,
+    gradcheck,
+    is_grad_enabled,
+    maximum,
+    no_grad,
+    stack,
+    tensor,
+    unbroadcast,
+    where,
+)
 from dlprimer.io import ModelFileError, load, save
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
-from dlprimer.ops import clip, concatenate, maximum, stack, where
-from dlprimer.tensor import Tensor, is_grad_enabled, no_grad, tensor, unbroadcast
-from dlprimer.train import Callback, DivergenceError, EarlyStopping, History, fit
+from dlprimer.nn.functional import log_softmax, relu, sigmoid, softmax, tanh
+from dlprimer.training import Callback, DivergenceError, EarlyStopping, History, fit
+from dlprimer.version import __version__
 
-__version__ = "0.1.0"
-
-_LAZY = ("explain", "inference", "plots", "report", "sklearn")
+# Front ends load on first use, so ``import dlprimer`` stays light; ``dp.plots`` is the
+# figures module of ``dlprimer.report``.
+_LAZY = {"explain": "dlprimer.explain", "inference": "dlprimer.inference",
+         "plots": "dlprimer.report.plots", "report": "dlprimer.report",
+         "sklearn": "dlprimer.sklearn", "cli": "dlprimer.cli"}
 
 
 def __getattr__(name: str):
-    """Front-end modules load on first use, so ``import dlprimer`` stays light."""
+    """A front-end module, imported on first use."""
     if name in _LAZY:
         import importlib
 
-        return importlib.import_module(f"dlprimer.{name}")
+        return importlib.import_module(_LAZY[name])
     raise AttributeError(f"module 'dlprimer' has no attribute {name!r}")
 
 
 __all__ = [
+    "__version__",
+    "engine",
     "Callback",
     "DivergenceError",
     "EarlyStopping",

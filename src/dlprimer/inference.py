@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from dlprimer import data as _data
+from dlprimer.data import tables as _data
+from dlprimer.engine.numerics import stable_sigmoid
 
 __all__ = ["InferenceWarning", "Summary", "summary"]
 
@@ -327,7 +328,7 @@ def _stacklevel() -> int:
 
 def _encode(model, y, n: int) -> np.ndarray:
     """Labels → class indices 0..K-1 in the order of the model's outputs."""
-    y = _data._label_vector(y)
+    y = _data.label_vector(y)
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; give one label per row")
     K = 2 if model.output == "sigmoid" else model.n_outputs
@@ -347,7 +348,7 @@ def _model_one(X1, theta, labels):
     # where 1 - ŷ would round to 0.
     e = np.exp(-np.abs(z))
     v = e / (1 + e) ** 2
-    y_hat = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    y_hat = stable_sigmoid(z)
     info = X1.T @ (v[:, None] * X1)
     score = X1.T @ (labels - y_hat)
     log_lik = -float(np.sum(np.logaddexp(0, -(2 * labels - 1) * z)))  # Σ log σ(±z)

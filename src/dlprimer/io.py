@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlprimer._files import atomic_write
 from dlprimer.data import Standardizer
+from dlprimer.data.files import atomic_write
 from dlprimer.models import FeedForward, Model, SigmoidModel, SoftmaxModel
 
 __all__ = ["save", "load", "ModelFileError", "model_config"]
@@ -31,7 +31,7 @@ class ModelFileError(ValueError):
 
 def model_config(model: Model) -> dict:
     """The JSON description of a model: enough to rebuild it without its weights."""
-    from dlprimer import __version__
+    from dlprimer.version import __version__
 
     if isinstance(model, SigmoidModel):
         arch = {"kind": "SigmoidModel", "p": model.n_features}

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer import data as _data
-from dlprimer._checks import as_float_array, in_dtype, positive_int, real_number
+from dlprimer.data import tables as _data
+from dlprimer.engine.checks import as_float_array, in_dtype, positive_int, real_number
+from dlprimer.engine.tensor import Tensor, no_grad
 from dlprimer.nn.dense import Dense
 from dlprimer.nn.init import initialize
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor, no_grad
 
 __all__ = ["Model", "SigmoidModel", "SoftmaxModel", "FeedForward"]
 
@@ -95,13 +95,13 @@ class Model(Module):
     def _first_parameter(self) -> Tensor:
         return self.parameters()[0]
 
-    def _prepare(self, X) -> np.ndarray:
+    def prepare(self, X) -> np.ndarray:
         """Raw rows → the model's input: checked, then standardized if fit so.
 
         A DataFrame's columns are taken by name where the model knows the names it was
         fit on (in any order; extra columns are left out), else in their order.
         """
-        if _data._is_dataframe(X):
+        if _data.is_dataframe(X):
             X = _data.as_matrix(self._columns(X), "X")[0]
         X = as_float_array(X, "X", ndim=(1, 2), allow_nan=False)
         if X.ndim == 1:
@@ -125,7 +125,7 @@ class Model(Module):
     def predict_proba(self, X) -> np.ndarray:
         """ŷ for raw rows, as numpy: (n,) for one sigmoid output, else (n, q)."""
         with no_grad():
-            y_hat = self.forward(self._input(self._prepare(X))).data
+            y_hat = self.forward(self._input(self.prepare(X))).data
         if y_hat.ndim == 2 and y_hat.shape[1] == 1 and self.output != "softmax":
             y_hat = y_hat[:, 0]
         return y_hat

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer._checks import as_float_array, require_finite_rows, same_shape
+from dlprimer.engine.checks import as_float_array, require_finite_rows, same_shape
 
 __all__ = [
     "inner",

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from dlprimer._checks import positive_int
-from dlprimer.tensor import Tensor
+from dlprimer.engine.checks import positive_int
+from dlprimer.engine.tensor import Tensor
 
 __all__ = ["Optimizer", "GradientDescent", "SGD", "Adam", "LBFGS"]
 

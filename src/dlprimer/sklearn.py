@@ -28,9 +28,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dlprimer import optim
+from dlprimer.engine.tensor import no_grad
 from dlprimer.models import ACTIVATIONS, FeedForward, SigmoidModel, SoftmaxModel
-from dlprimer.tensor import no_grad
-from dlprimer.train import fit
+from dlprimer.training import fit
 
 __all__ = [
     "SigmoidClassifier",
@@ -170,7 +170,7 @@ class _DLPrimerEstimator(BaseEstimator):
     def _logits(self, X) -> np.ndarray:
         X = self._validated(X)
         with no_grad():
-            return self.model_.logits(self.model_._prepare(X)).data
+            return self.model_.logits(self.model_.prepare(X)).data
 
 
 class _Classifier(ClassifierMixin, _DLPrimerEstimator):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.ops import concatenate
+from dlprimer.engine.tensor import Tensor, as_tensor
 from dlprimer.nn import functional as F
 from dlprimer.nn.dense import Dense
+from dlprimer.nn.functional.attention import multi_head_attention
+from dlprimer.nn.functional.norm import check_eps
 from dlprimer.nn.init import glorot_uniform
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.ops import concatenate
-from dlprimer.tensor import Tensor, as_tensor
 
 __all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
 
@@ -101,7 +103,7 @@ class MultiHeadAttention(Module):
                        self._project(key, self.W_k, self.b_k),  # (n, T_k, d)
                        self._project(value, self.W_v, self.b_v))  # (n, T_k, d)
         # h heads of d/h columns, eqs. (40)-(41) on each, joined again: (n, T_q, h·d/h = d)
-        joined, weights = F._multi_head_attention(sources, self.num_heads, mask)
+        joined, weights = multi_head_attention(sources, self.num_heads, mask)
         out = self._project(joined, self.W_o, self.b_o)  # (n, T_q, d)
         return (out, weights) if return_weights else out
 
@@ -111,7 +113,7 @@ class MultiHeadAttention(Module):
         then the layer's output there. Indices are 0-based; the text counts from 1.
         Self-attention without a mask. See :func:`dlprimer.explain.explain_attention`.
         """
-        from dlprimer.explain_attention import explain_attention_layer
+        from dlprimer.explain.attention import explain_attention_layer
 
         return explain_attention_layer(self, X, digits, t=t, head=head)
 
@@ -129,7 +131,7 @@ class LayerNorm(Module):
     def __init__(self, d: int, eps: float = 1e-5, dtype=np.float32):
         if not isinstance(d, (int, np.integer)) or d < 1:
             raise ValueError(f"d must be a positive integer, got {d!r}")
-        self.d, self.eps = int(d), F._check_eps(eps)
+        self.d, self.eps = int(d), check_eps(eps)
         self.weight = Parameter(np.ones(d), dtype)
         self.bias = Parameter(np.zeros(d), dtype)
 

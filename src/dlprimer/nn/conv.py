@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer.functional import _activation
+from dlprimer.engine.tensor import Tensor
 from dlprimer.nn import functional as F
+from dlprimer.nn.functional.activations import activation_function
+from dlprimer.nn.functional.conv import int_pair
 from dlprimer.nn.init import he_normal
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
 
@@ -43,13 +44,13 @@ class Conv2d(Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        kh, kw = F._pair(kernel_size, "kernel_size", minimum=1)
-        F._pair(stride, "stride", minimum=1)  # bad values fail here, not at the first call
-        F._pair(padding, "padding", minimum=0)
+        kh, kw = int_pair(kernel_size, "kernel_size", minimum=1)
+        int_pair(stride, "stride", minimum=1)  # bad values fail here, not at the first call
+        int_pair(padding, "padding", minimum=0)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = (kh, kw)
         self.stride, self.padding = stride, padding
-        _activation(activation)  # a bad name fails here, not at the first call
+        activation_function(activation)  # a bad name fails here, not at the first call
         self.activation = activation
         rng = as_rng(seed)
         shape = (out_channels, in_channels, kh, kw)
@@ -67,7 +68,7 @@ class Conv2d(Module):
         eqs. (38)-(39) with numbers. Indices are 0-based; the text counts from 1 as the
         primer does. See :func:`dlprimer.explain.explain_conv2d`.
         """
-        from dlprimer.explain_sec10 import explain_conv2d_layer
+        from dlprimer.explain.conv import explain_conv2d_layer
 
         return explain_conv2d_layer(self, x, digits, channel_out=channel_out, i=i, j=j)
 

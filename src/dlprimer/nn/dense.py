@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlprimer.functional import affine
+from dlprimer.engine.tensor import Tensor
+from dlprimer.nn.functional.activations import affine
 from dlprimer.nn.init import initialize
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor
 
 __all__ = ["Dense"]
 

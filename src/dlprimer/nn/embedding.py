@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.tensor import Tensor
 from dlprimer.nn import functional as F
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor
 
 __all__ = ["Embedding", "most_similar"]
 

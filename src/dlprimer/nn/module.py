@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dlprimer.tensor import Tensor
+from dlprimer.engine.tensor import Tensor
 
 __all__ = ["Module", "Parameter", "as_rng"]
 

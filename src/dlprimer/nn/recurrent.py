@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.tensor import Tensor
 from dlprimer.nn.module import Module, Parameter, as_rng
-from dlprimer.tensor import Tensor
 
 __all__ = ["RNN", "LSTM"]
 
@@ -216,7 +216,7 @@ def _rnn_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor,
         dX, dW_ih, db, dW_hh = _weight_gradients(dZ, X, x, W_ih.data, h0.data, hs)
         return dX, dW_ih, db, db, dW_hh, dh.T
 
-    return Tensor._make(_batch_first(hs), (X, W_ih, b_ih, b_hh, W_hh, h0), backward, "rnn")
+    return Tensor.from_op(_batch_first(hs), (X, W_ih, b_ih, b_hh, W_hh, h0), backward, "rnn")
 
 
 def _lstm_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor,
@@ -284,4 +284,4 @@ def _lstm_scan(X: Tensor, W_ih: Tensor, b_ih: Tensor, b_hh: Tensor, W_hh: Tensor
         dX, dW_ih, db, dW_hh = _weight_gradients(dZ, X, x, W_ih.data, h0.data, hs)
         return dX, dW_ih, db, db, dW_hh, dh.T, dc.T
 
-    return Tensor._make(Y, (X, W_ih, b_ih, b_hh, W_hh, h0, c0), backward, "lstm")
+    return Tensor.from_op(Y, (X, W_ih, b_ih, b_hh, W_hh, h0, c0), backward, "lstm")

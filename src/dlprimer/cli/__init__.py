@@ -1,0 +1,5 @@
+"""The command line: ``dlprimer datasets | fit | evaluate | predict | explain``."""
+
+from dlprimer.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,130 @@
+"""Input checks at the boundary: one place that turns user input into clean arrays.
+
+Messages say what was expected, what was got, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from dlprimer.engine.tensor import Tensor
+
+
+def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
+                   dtype=np.float64, allow_nan: bool = True) -> np.ndarray:
+    """``value`` as a float numpy array with ``ndim`` axes, or a ValueError naming ``name``."""
+    reject_sparse(value, name)
+    if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):
+        raise ValueError(f"{name} is a masked array with {np.ma.count_masked(value)} masked "
+                         "entries, which numbers cannot stand for; fill them (X.filled(...)) "
+                         "or drop those rows first")
+    data = values_of(value)
+    if np.iscomplexobj(data):
+        raise ValueError(f"{name} holds complex numbers; dlprimer works on real numbers: pass "
+                         f"the real part, the magnitude, or both as separate columns")
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be numeric (a list or array of numbers), got {type(value).__name__} "
+            f"that numpy cannot turn into {np.dtype(dtype).name}: {err}"
+        ) from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if array.ndim not in allowed:
+            wanted = " or ".join(f"{n}-D" for n in allowed)
+            raise ValueError(f"{name} must be {wanted}, got shape {array.shape}")
+    if not allow_nan and not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))
+        raise ValueError(
+            f"{name} contains {len(bad)} NaN or infinite value(s), first at index "
+            f"{tuple(int(i) for i in bad[0])}; remove or impute them first"
+        )
+    return array
+
+
+def values_of(value):
+    """A Tensor's array; anything else as it is (a numpy array's own ``.data`` is its raw
+    buffer, not its values)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def reject_sparse(value, name: str) -> None:
+    """A ValueError for a scipy sparse matrix or array, whose ``.data`` holds only the
+    nonzero entries (read as the values, it would give a silently wrong result)."""
+    if type(value).__module__.startswith("scipy.sparse"):
+        raise ValueError(f"{name} is a scipy sparse {type(value).__name__} of shape "
+                         f"{getattr(value, 'shape', '?')}; dlprimer needs a dense array: pass "
+                         f"{name}.toarray()")
+
+
+def same_shape(u: np.ndarray, v: np.ndarray, names: tuple[str, str] = ("u", "v")) -> None:
+    """Raise a ValueError unless u and v have the same shape."""
+    if u.shape != v.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape, got {u.shape} and {v.shape}"
+        )
+
+
+def require_finite_rows(X: np.ndarray, name: str = "X", max_shown: int = 5) -> None:
+    """Raise a ValueError unless every entry of ``X`` is finite, naming the count and rows.
+
+    Rows are counted from 0 along the first axis, as numpy indexes them.
+    """
+    # NOTE: the sum is finite when every entry is (NaN and inf propagate); it costs one
+    # pass and no n×p temporary. Only an overflowing sum takes the slow path below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = X.sum() if X.size else 0.0
+    if np.isfinite(total):
+        return
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.reshape(X.shape[0], -1).any(axis=1)) if X.ndim else np.array([0])
+    shown = ", ".join(str(int(r)) for r in rows[:max_shown])
+    more = f" and {len(rows) - max_shown} more" if len(rows) > max_shown else ""
+    raise ValueError(
+        f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(rows)} row(s), "
+        f"first at row(s) {shown}{more}; remove those rows or impute the values first"
+    )
+
+
+def positive_int(value, name: str, also: str = "") -> int:
+    """``value`` as an int ≥ 1 (numpy integers too, not bools), or a ValueError naming
+    ``name``; ``also`` names what else is allowed (e.g. "or None")."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < 1:
+        allowed = f" {also}" if also else ""
+        raise ValueError(f"{name} must be a positive integer{allowed}, got {value!r}")
+    return int(value)
+
+
+def real_number(value, name: str, what: str, low: float | None = None) -> float:
+    """``value`` as a finite float (≥ ``low`` when given), or a ValueError that names
+    ``name`` and says what it is (``what``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or (low is not None and value < low):
+        bound = f" >= {low:g}" if low is not None else ""
+        raise ValueError(f"{name} ({what}) must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def in_dtype(X: np.ndarray, dtype, name: str = "X") -> np.ndarray:
+    """Finite ``X`` cast to ``dtype``, or a ValueError where a value does not fit it (a
+    float64 1e39 would become inf in float32, and the model's output NaN)."""
+    if X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+        cast = X.astype(dtype)
+        total = cast.sum(dtype=np.float64) if cast.size else 0.0  # inf + -inf is NaN
+    limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else None
+    if limit is not None and not np.isfinite(total):
+        largest = float(np.max(np.abs(X)))
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in magnitude, beyond what "
+            f"{np.dtype(dtype).name} holds (±{limit:.3g}); rescale or standardize them "
+            "(standardize=True), or use a float64 model (dtype=np.float64)"
+        )
+    return cast

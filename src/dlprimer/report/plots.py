@@ -1,0 +1,404 @@
+"""Figures: training curves, classifier diagnostics, the network diagrams of Figures 1-3,
+and gradient descent on a loss landscape as in Figure 4.
+
+Every function returns a matplotlib ``Figure`` and, given ``path``, also writes it as a PNG.
+Figures are drawn on matplotlib's Agg (raster) canvas without pyplot: nothing opens a
+window, the global backend of a notebook or script is left alone, and no figure piles up
+in pyplot's registry. In Jupyter a returned Figure shows inline as usual.
+
+Figure 4 (``descent_path``) lives in :mod:`dlprimer.report.descent` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlprimer.report.descent import descent_path
+from dlprimer.report.figures import BLUE, GREY, ORANGE, finish_figure, new_figure
+
+__all__ = [
+    "confusion_matrix",
+    "decision_boundary",
+    "descent_path",
+    "loss_curves",
+    "network_diagram",
+    "roc_auc",
+    "roc_curve",
+]
+
+# --- training ---------------------------------------------------------------------------
+
+def loss_curves(history, path=None):
+    """Training and validation loss per epoch, and the metric (accuracy or R²) beside them.
+
+    Parameters
+    ----------
+    history : dp.History, as returned by ``dp.fit``
+    path : str or Path, optional; where to write the PNG
+    """
+    if not history.loss:
+        raise ValueError("history holds no epochs; train with dp.fit first")
+    has_metric = bool(history.metric)
+    fig = new_figure(9.5 if has_metric else 5.5, 3.6)
+    axes = fig.subplots(1, 2 if has_metric else 1, squeeze=False)[0]
+    epochs = np.arange(1, len(history.loss) + 1)
+    ax = axes[0]
+    ax.plot(epochs, history.loss, color=BLUE, label="training")
+    if history.val_loss:
+        val = np.asarray(history.val_loss)
+        ax.plot(np.arange(1, len(val) + 1), val, color=ORANGE, label="validation")
+        best = int(np.nanargmin(val)) + 1
+        ax.axvline(best, color=GREY, linestyle=":", linewidth=1,
+                   label=f"lowest validation loss (epoch {best})")
+    losses = np.asarray(history.loss + history.val_loss, dtype=float)
+    losses = losses[np.isfinite(losses)]
+    if losses.size and losses.min() > 0 and losses.max() / losses.min() > 100:
+        ax.set_yscale("log")  # a loss spanning decades is unreadable on a linear axis
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(r"loss $C(\theta)$")
+    ax.set_title("Loss")
+    ax.legend(fontsize="small")
+    if has_metric:
+        ax = axes[1]
+        ax.plot(np.arange(1, len(history.metric) + 1), history.metric, color=BLUE,
+                label="training")
+        if history.val_metric:
+            ax.plot(np.arange(1, len(history.val_metric) + 1), history.val_metric,
+                    color=ORANGE, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(history.metric_name)
+        ax.set_title(history.metric_name.capitalize() if history.metric_name != "r2"
+                     else r"$R^2$")
+        ax.legend(fontsize="small")
+    return finish_figure(fig, path)
+
+
+# --- classifiers ------------------------------------------------------------------------
+
+def confusion_counts(y_true, y_pred, labels=None) -> tuple[np.ndarray, list]:
+    """Counts C[i, j] of rows of true class labels[i] predicted as labels[j].
+
+    >>> C, labels = confusion_counts(["a", "b", "b", "a"], ["a", "b", "a", "a"])
+    >>> C, labels
+    (array([[2, 0],
+           [1, 1]]), ['a', 'b'])
+    """
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred must have one entry per row, got {y_true.size} "
+                         f"and {y_pred.size}")
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred])).tolist()
+    labels = list(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    unknown = sorted({v for v in y_true.tolist() + y_pred.tolist() if v not in index}, key=str)
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} occur in the data but not in labels={labels}")
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    np.add.at(counts, ([index[v] for v in y_true.tolist()],
+                       [index[v] for v in y_pred.tolist()]), 1)
+    return counts, labels
+
+
+def confusion_matrix(y_true, y_pred, labels=None, path=None):
+    """The confusion matrix as a heat map: rows are true classes, columns predictions,
+    each cell annotated with its count.
+
+    Parameters
+    ----------
+    y_true, y_pred : array (n,) of labels
+    labels : list, optional; the classes in display order (default: sorted)
+    path : str or Path, optional
+    """
+    counts, labels = confusion_counts(y_true, y_pred, labels)
+    K = len(labels)
+    size = min(3.2 + 0.45 * K, 10)
+    fig = new_figure(size + 0.8, size)
+    ax = fig.subplots()
+    image = ax.imshow(counts, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="rows")
+    threshold = counts.max() / 2 if counts.size else 0
+    for i in range(K):
+        for j in range(K):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                    fontsize="medium" if K <= 10 else "x-small",
+                    color="white" if counts[i, j] > threshold else "black")
+    names = [str(v) for v in labels]
+    ax.set_xticks(range(K), names, rotation=45 if K > 4 else 0, ha="right" if K > 4 else "center")
+    ax.set_yticks(range(K), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    accuracy = np.trace(counts) / counts.sum() if counts.sum() else float("nan")
+    ax.set_title(f"Confusion matrix (accuracy {accuracy:.3f}, n = {counts.sum()})")
+    return finish_figure(fig, path)
+
+
+def _binary(y_true, scores, pos_label):
+    y_true, scores = np.asarray(y_true).ravel(), np.asarray(scores, dtype=float).ravel()
+    if y_true.shape != scores.shape:
+        raise ValueError(f"y_true and scores must have one entry per row, got {y_true.size} "
+                         f"and {scores.size}")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores contain NaN or infinite values")
+    classes = np.unique(y_true)
+    if pos_label is None:
+        if len(classes) != 2:
+            raise ValueError(f"a ROC curve needs two classes in y_true, got {len(classes)}: "
+                             f"{classes.tolist()[:10]}; for K classes plot one class against "
+                             "the rest (pos_label=...)")
+        pos_label = classes[1]
+    positive = y_true == pos_label
+    if positive.all() or not positive.any():
+        raise ValueError(f"y_true needs both positive ({pos_label!r}) and negative rows")
+    return positive, scores
+
+
+def roc_points(y_true, scores, pos_label=None) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates (FPR, TPR) at every distinct threshold τ on the scores,
+    from (0, 0) to (1, 1); the larger label of y_true is positive unless ``pos_label``."""
+    positive, scores = _binary(y_true, scores, pos_label)
+    order = np.argsort(-scores, kind="mergesort")
+    scores, positive = scores[order], positive[order]
+    # one point per distinct score: ties move TPR and FPR together (a diagonal segment)
+    last = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tp = np.cumsum(positive)[last]
+    fp = (last + 1) - tp
+    tpr = np.r_[0.0, tp / positive.sum()]
+    fpr = np.r_[0.0, fp / (~positive).sum()]
+    return fpr, tpr
+
+
+def roc_auc(y_true, scores, pos_label=None) -> float:
+    """Area under the ROC curve (trapezoidal rule): the probability that a random positive
+    row scores higher than a random negative one (ties count one half).
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    fpr, tpr = roc_points(y_true, scores, pos_label)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def roc_curve(y_true, scores, pos_label=None, path=None):
+    """The ROC curve of a binary classifier (TPR against FPR as the threshold τ of decision
+    rule (3) sweeps the scores), with its AUC.
+
+    Parameters
+    ----------
+    y_true : array (n,) of two labels
+    scores : array (n,); larger means more likely positive, e.g. ŷ of Model I
+    pos_label : the positive label (default: the larger of the two)
+    path : str or Path, optional
+    """
+    fpr, tpr = roc_points(y_true, scores, pos_label)
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    fig = new_figure(4.8, 4.5)
+    ax = fig.subplots()
+    ax.plot(fpr, tpr, color=BLUE, linewidth=2, label=f"classifier (AUC = {auc:.3f})")
+    ax.fill_between(fpr, tpr, alpha=0.15, color=BLUE)
+    ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=1,
+            label="chance (AUC = 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"ROC curve, AUC = {auc:.3f}")
+    ax.legend(loc="lower right", fontsize="small")
+    return finish_figure(fig, path)
+
+
+def _feature_labels(model, p: int) -> list[str]:
+    names = getattr(model, "feature_names", None)
+    return list(names) if names else [f"$x_{{{j + 1}}}$" for j in range(p)]
+
+
+def decision_boundary(model, X, y, path=None, resolution: int = 200):
+    """The regions a classifier assigns to each class over the plane of its two features,
+    with the rows of X on top: decision rule (3) (ŷ > τ = 0.5) or (6) (argmax).
+
+    Only for models of p = 2 features; X holds raw rows (the model's standardizer, if
+    any, is applied as in ``predict``).
+    """
+    from matplotlib.colors import ListedColormap
+
+    X = np.asarray(getattr(X, "values", X), dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2 or getattr(model, "n_features", None) != 2:
+        raise ValueError(
+            f"a decision boundary is drawn in the plane of two features; got X of shape "
+            f"{X.shape} and a model of p={getattr(model, 'n_features', '?')} features. "
+            "Fit a model on two columns to see it (e.g. X[:, [0, 1]])")
+    if model.output == "identity":
+        raise ValueError("decision_boundary needs a classifier (sigmoid or softmax output); "
+                         "this model is a regression")
+    y = np.asarray(y).ravel()
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    classes = list(model.classes_) if model.classes_ is not None else sorted(np.unique(y))
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * np.where(hi > lo, hi - lo, 1.0)
+    g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
+    g2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+    G1, G2 = np.meshgrid(g1, g2)
+    proba = model.predict_proba(np.column_stack([G1.ravel(), G2.ravel()]))
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf"]
+    colors = [palette[k % len(palette)] for k in range(len(classes))]
+    fig = new_figure(5.8, 4.8)
+    ax = fig.subplots()
+    if proba.ndim == 1:  # Model I or a sigmoid network: ŷ = P(positive class)
+        surface = ax.contourf(G1, G2, proba.reshape(G1.shape), levels=np.linspace(0, 1, 11),
+                              cmap="RdBu_r", alpha=0.55)
+        fig.colorbar(surface, ax=ax, label=rf"$\hat{{y}}$ = P(class {classes[-1]})")
+        ax.contour(G1, G2, proba.reshape(G1.shape), levels=[0.5], colors="black",
+                   linewidths=1.5)
+        colors = ["#2166ac", "#b2182b"]
+    else:  # softmax: the argmax region of each class, decision rule (6)
+        region = proba.argmax(axis=1).reshape(G1.shape)
+        ax.contourf(G1, G2, region, levels=np.arange(len(classes) + 1) - 0.5,
+                    cmap=ListedColormap(colors), alpha=0.3)
+        ax.contour(G1, G2, region, levels=np.arange(len(classes)) + 0.5, colors="black",
+                   linewidths=1)
+    index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+    for label in np.unique(y).tolist():
+        rows = y == label
+        k = index.get(label, 0)
+        ax.scatter(X[rows, 0], X[rows, 1], s=18, color=colors[k % len(colors)],
+                   edgecolor="white", linewidth=0.5, label=str(label))
+    names = _feature_labels(model, 2)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_xlim(g1[0], g1[-1])
+    ax.set_ylim(g2[0], g2[-1])
+    ax.set_title(f"Decision regions of {type(model).__name__}")
+    ax.legend(fontsize="small", title="class", loc="best")
+    return finish_figure(fig, path)
+
+
+# --- Figures 1-3: the network -----------------------------------------------------------
+
+def architecture(model) -> list[dict]:
+    """One entry per layer ℓ = 1..L: its width, activation and the primer's symbols."""
+    from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
+
+    if isinstance(model, SigmoidModel):
+        p = model.n_features
+        return [{"n_in": p, "n_out": 1, "activation": "sigmoid",
+                 "W": rf"$w \in \mathbb{{R}}^{{{p}}}$", "b": r"$b_0 \in \mathbb{R}$"}]
+    if isinstance(model, SoftmaxModel):
+        p, K = model.n_features, model.n_outputs
+        return [{"n_in": p, "n_out": K, "activation": "softmax",
+                 "W": rf"$W \in \mathbb{{R}}^{{{K} \times {p}}}$",
+                 "b": rf"$b \in \mathbb{{R}}^{{{K}}}$"}]
+    if isinstance(model, FeedForward):
+        L = len(model.sizes) - 1
+        return [{"n_in": n_in, "n_out": n_out,
+                 "activation": model.output if ell == L else model.activation,
+                 "W": rf"$W^{{[{ell}]}} \in \mathbb{{R}}^{{{n_out} \times {n_in}}}$",
+                 "b": rf"$b^{{[{ell}]}} \in \mathbb{{R}}^{{{n_out}}}$"}
+                for ell, (n_in, n_out) in enumerate(zip(model.sizes[:-1], model.sizes[1:],
+                                                        strict=True), 1)]
+    raise TypeError(f"network_diagram draws SigmoidModel, SoftmaxModel and FeedForward, got "
+                    f"{type(model).__name__}")
+
+
+def _shown(n: int, most: int) -> list[int | None]:
+    """The neuron indices drawn for a layer of n: all, or the first and last few around
+    None (the ellipsis) so that at most ``most`` slots are used."""
+    if n <= most:
+        return list(range(n))
+    top = (most - 1) // 2 + (most - 1) % 2
+    bottom = most - 1 - top
+    return list(range(top)) + [None] + list(range(n - bottom, n))
+
+
+def network_diagram(model, path=None, max_neurons: int = 10):
+    """The model drawn as in the primer's Figures 1-3: inputs x₁…x_p, each layer's neurons
+    as circles, an arrow for every weight, and the dimensions W[ℓ] ∈ R^{N_ℓ×N_{ℓ-1}} and
+    b[ℓ] ∈ R^{N_ℓ} under each layer.
+
+    Layers wider than ``max_neurons`` show their first and last neurons around a ⋮ marker
+    with the layer's width.
+    """
+    if max_neurons < 3:
+        raise ValueError(f"max_neurons must be at least 3, got {max_neurons}")
+    layers = architecture(model)
+    sizes = [layers[0]["n_in"]] + [layer["n_out"] for layer in layers]
+    columns = [_shown(n, max_neurons) for n in sizes]
+    tallest = max(len(c) for c in columns)
+    L = len(layers)
+    fig = new_figure(max(2.0 + 1.9 * L, 5.2), 1.9 + 0.52 * tallest)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    radius, dx = 0.28, 2.6
+    positions = []  # per column: y of each slot, top to bottom, centred on 0
+    for slots in columns:
+        positions.append([(len(slots) - 1) / 2 - i for i in range(len(slots))])
+
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    for ell in range(L):  # arrows first, so that circles cover their ends
+        x0, x1 = ell * dx, (ell + 1) * dx
+        for i, a in enumerate(columns[ell]):
+            for j, b in enumerate(columns[ell + 1]):
+                if a is None or b is None:
+                    continue
+                start = np.array([x0, positions[ell][i]])
+                end = np.array([x1, positions[ell + 1][j]])
+                unit = (end - start) / np.linalg.norm(end - start)
+                ax.add_patch(FancyArrowPatch(start + radius * unit, end - radius * unit,
+                                             arrowstyle="-|>", mutation_scale=6,
+                                             linewidth=0.5, color="#9a9a9a", zorder=1))
+    for col, slots in enumerate(columns):
+        x = col * dx
+        for i, neuron in enumerate(slots):
+            y = positions[col][i]
+            if neuron is None:
+                ax.text(x, y, r"$\vdots$", ha="center", va="center", fontsize=14)
+                ax.text(x + radius + 0.08, y, f"{sizes[col]} in all", ha="left",
+                        va="center", fontsize="x-small", color=GREY, zorder=3,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+                continue
+            if col == 0:
+                ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor="black",
+                                    linewidth=1, zorder=2))
+                ax.text(x, y, f"$x_{{{neuron + 1}}}$", ha="center", va="center",
+                        fontsize="small", zorder=3)
+            else:
+                ax.add_patch(Circle((x, y), radius, facecolor="#6baed6", edgecolor="#08519c",
+                                    linewidth=1, zorder=2))
+            if col == L:  # the outputs ŷ
+                label = r"$\hat{y}$" if sizes[-1] == 1 else rf"$\hat{{y}}_{{{neuron + 1}}}$"
+                ax.annotate("", xy=(x + radius + 0.55, y), xytext=(x + radius, y),
+                            arrowprops={"arrowstyle": "-|>", "color": "black",
+                                        "linewidth": 0.8})
+                ax.text(x + radius + 0.65, y, label, ha="left", va="center")
+    top = (tallest - 1) / 2 + radius + 0.25
+    bottom = -(tallest - 1) / 2 - radius - 0.25
+    ax.text(0, top, rf"input $x \in \mathbb{{R}}^{{{sizes[0]}}}$", ha="center",
+            va="bottom", fontsize="small")
+    for ell, layer in enumerate(layers, 1):
+        x = ell * dx
+        name = "output layer" if ell == L else f"layer {ell}"
+        ax.text(x, top, f"{name}\n{layer['activation']}", ha="center", va="bottom",
+                fontsize="small")
+        ax.text(x - dx / 2, bottom, f"{layer['W']}\n{layer['b']}", ha="center", va="top",
+                fontsize="small")
+    ax.set_xlim(-radius - 0.9, L * dx + radius + 1.3)
+    ax.set_ylim(bottom - 1.0, top + 0.75)
+    d = model.num_parameters()
+    ax.set_title(f"{model_name(model)}: d = {d} parameters", fontsize="medium")
+    return finish_figure(fig, path)
+
+
+def model_name(model) -> str:
+    from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
+
+    if isinstance(model, SigmoidModel):
+        return "Model I, the sigmoid model (Figure 1)"
+    if isinstance(model, SoftmaxModel):
+        return "Model II, the softmax model (Figure 2)"
+    if isinstance(model, FeedForward):
+        return f"Model III, a feedforward network {model.sizes} (Figure 3)"
+    return type(model).__name__

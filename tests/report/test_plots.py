@@ -1,0 +1,269 @@
+"""dlprimer.report.plots and dlprimer.report: every figure is a real, non-blank PNG; descent_path
+follows eq. (31) by hand; diagnose reads synthetic histories right; the report is whole."""
+
+import base64
+import re
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+import dlprimer as dp
+from dlprimer import plots
+from dlprimer.report import write_report
+from dlprimer.training import History
+from dlprimer.training.diagnose import diagnose
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_real_png(path, min_std=0.02):
+    """A valid PNG (signature, readable) with visible content (not one flat colour)."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert float(image[..., :3].std()) > min_std, f"{path.name} looks blank"
+
+
+@pytest.fixture(scope="module")
+def iris2():
+    """Model II on two iris features, with a validation split: a 2-feature classifier."""
+    ds = dp.datasets.load("iris")
+    X, y = ds.X[:, 2:], np.array(ds.class_names)[ds.y]
+    model = dp.SoftmaxModel(2, 3)
+    history = dp.fit(model, X, y, optimizer=dp.optim.Adam(lr=0.05), epochs=40,
+                     validation_split=0.2, standardize=True, progress=False)
+    return model, history, X, y
+
+
+@pytest.fixture(scope="module")
+def cancer_binary():
+    ds = dp.datasets.load("breast_cancer")
+    X_train, X_test, y_train, y_test = dp.data.train_test_split(ds.X[:, :2], ds.y, 0.25,
+                                                                True, 0)
+    model = dp.FeedForward([2, 6, 1], activation="relu")
+    history = dp.fit(model, X_train, y_train, optimizer=dp.optim.Adam(lr=0.02), epochs=30,
+                     validation_split=0.2, standardize=True, progress=False)
+    return model, history, X_test, y_test
+
+
+# --- each figure ------------------------------------------------------------------------
+
+def test_loss_curves(tmp_path, iris2):
+    _, history, _, _ = iris2
+    fig = plots.loss_curves(history, path=tmp_path / "loss.png")
+    assert len(fig.axes) == 2  # loss, and the metric beside it
+    assert [line.get_label() for line in fig.axes[0].lines][:2] == ["training", "validation"]
+    assert_real_png(tmp_path / "loss.png")
+    only_loss = plots.loss_curves(History(loss=[3.0, 2.0, 1.5]))
+    assert len(only_loss.axes) == 1
+
+
+def test_confusion_matrix_counts_and_png(tmp_path):
+    y_true = ["cat", "dog", "dog", "bird", "cat", "cat"]
+    y_pred = ["cat", "dog", "cat", "bird", "cat", "dog"]
+    counts, labels = plots.confusion_counts(y_true, y_pred, ["cat", "dog", "bird"])
+    np.testing.assert_array_equal(counts, [[2, 1, 0], [1, 1, 0], [0, 0, 1]])
+    fig = plots.confusion_matrix(y_true, y_pred, ["cat", "dog", "bird"],
+                                 path=tmp_path / "cm.png")
+    annotations = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert annotations == sorted(str(c) for c in counts.ravel())
+    assert_real_png(tmp_path / "cm.png")
+    with pytest.raises(ValueError, match="not in labels"):
+        plots.confusion_matrix(y_true, y_pred, ["cat", "dog"])
+
+
+def test_roc_curve_and_auc(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    scores = y + rng.normal(0, 1.0, 300)
+    # AUC = P(score of a positive > score of a negative), by counting all pairs
+    pos, neg = scores[y == 1], scores[y == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert plots.roc_auc(y, scores) == pytest.approx(pairs, abs=1e-12)
+    assert plots.roc_auc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5  # ties: the diagonal
+    assert plots.roc_auc(["no", "yes"], [0.1, 0.9]) == 1.0  # "yes" sorts last: positive
+    fig = plots.roc_curve(y, scores, path=tmp_path / "roc.png")
+    assert f"{pairs:.3f}" in fig.axes[0].get_title()
+    assert_real_png(tmp_path / "roc.png")
+    with pytest.raises(ValueError, match="two classes"):
+        plots.roc_curve([0, 1, 2], [0.1, 0.2, 0.3])
+
+
+def test_decision_boundary_softmax_and_sigmoid(tmp_path, iris2, cancer_binary):
+    model, _, X, y = iris2
+    plots.decision_boundary(model, X, y, path=tmp_path / "db2.png")
+    assert_real_png(tmp_path / "db2.png")
+    model, _, X_test, y_test = cancer_binary
+    plots.decision_boundary(model, X_test, y_test, path=tmp_path / "db1.png")
+    assert_real_png(tmp_path / "db1.png")
+
+
+def test_decision_boundary_needs_two_features(iris2):
+    model = dp.SigmoidModel(3)
+    with pytest.raises(ValueError, match="two features"):
+        plots.decision_boundary(model, np.zeros((5, 3)), np.zeros(5))
+    model, _, X, y = iris2
+    with pytest.raises(ValueError, match="two features"):
+        plots.decision_boundary(model, np.hstack([X, X]), y)
+
+
+@pytest.mark.parametrize("model", [dp.SigmoidModel(3), dp.SoftmaxModel(4, 3),
+                                   dp.FeedForward([4, 4, 3, 5, 1])],
+                         ids=["model-I", "model-II", "figure-3"])
+def test_network_diagram(tmp_path, model):
+    fig = plots.network_diagram(model, path=tmp_path / "net.png")
+    assert_real_png(tmp_path / "net.png")
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    if isinstance(model, dp.FeedForward):  # the dimensions of Sec. 9
+        for ell, shape in enumerate(["4 \\times 4", "3 \\times 4", "5 \\times 3", "1 \\times 5"],
+                                    1):
+            assert f"W^{{[{ell}]}} \\in \\mathbb{{R}}^{{{shape}}}" in texts
+        assert "d = 61" in fig.axes[0].get_title()
+
+
+def test_network_diagram_wide_layers_are_elided(tmp_path):
+    from matplotlib.patches import Circle
+
+    fig = plots.network_diagram(dp.FeedForward([64, 32, 10], output="softmax"),
+                                path=tmp_path / "wide.png")
+    circles = [p for p in fig.axes[0].patches if isinstance(p, Circle)]
+    assert len(circles) == 9 + 9 + 10  # 9 drawn + ⋮ for 64 and 32; all 10 outputs
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "64 in all" in texts and "32 in all" in texts
+    assert "$x_{64}$" in texts and "$x_{5}$" in texts and "$x_{6}$" not in texts
+    assert_real_png(tmp_path / "wide.png")
+
+
+# --- Figure 4 ---------------------------------------------------------------------------
+
+def test_descent_path_1d_matches_eq_31_by_hand(tmp_path):
+    # C(θ) = (θ - 3)², C'(θ) = 2(θ - 3); with α = 0.1: θ ← θ - 0.2(θ - 3) = 0.8θ + 0.6
+    # θ⁽⁰⁾ = 0 → 0.6 → 1.08 → 1.464 → 1.7712 → 2.01696
+    fig, thetas = plots.descent_path(lambda t: (t - 3) ** 2, 0.0, lr=0.1, steps=5,
+                                     path=tmp_path / "d1.png")
+    np.testing.assert_allclose(thetas, [0.0, 0.6, 1.08, 1.464, 1.7712, 2.01696], rtol=1e-12)
+    assert thetas.shape == (6,)
+    assert_real_png(tmp_path / "d1.png")
+
+
+def test_descent_path_2d_matches_eq_31_by_hand(tmp_path):
+    # C(θ) = θᵀAθ/2 - bᵀθ with A = diag(1, 4): ∇C = Aθ - b, θ ← θ - α(Aθ - b)
+    A, b = np.diag([1.0, 4.0]), np.array([1.0, -2.0])
+    alpha, theta = 0.2, np.array([-2.0, 1.5])
+    expected = [theta]
+    for _ in range(8):
+        theta = theta - alpha * (A @ theta - b)
+        expected.append(theta)
+
+    def loss(t):
+        return 0.5 * (t[0] ** 2 + 4 * t[1] ** 2) - (t[0] * 1.0 - 2.0 * t[1])
+
+    fig, thetas = plots.descent_path(loss, [-2.0, 1.5], lr=alpha, steps=8, grid=30,
+                                     path=tmp_path / "d2.png")
+    np.testing.assert_allclose(thetas, np.array(expected), rtol=1e-12)
+    assert thetas.shape == (9, 2)
+    assert_real_png(tmp_path / "d2.png")
+
+
+def test_descent_path_errors():
+    with pytest.raises(ValueError, match="scalar"):
+        plots.descent_path(lambda t: (t * t).sum(), [1.0, 2.0, 3.0], lr=0.1, steps=2)
+    with pytest.raises(ValueError, match="learning rate"):
+        plots.descent_path(lambda t: t * t, 1.0, lr=0.0, steps=2)
+    with pytest.raises(TypeError, match="scalar Tensor"):
+        plots.descent_path(lambda t: 1.0, 1.0, lr=0.1, steps=2)
+    with pytest.raises(dp.DivergenceError, match="smaller learning rate"):
+        plots.descent_path(lambda t: t * t, 1.0, lr=1e200, steps=5)
+
+
+# --- diagnose ---------------------------------------------------------------------------
+
+def numbers_in(sentence: str) -> list[str]:
+    return re.findall(r"\d+(?:\.\d+)?", sentence)
+
+
+def test_diagnose_still_falling():
+    h = History(loss=list(1.0 / np.arange(1, 101)))  # 1/t: 10% lower over epochs 90..100
+    notes = diagnose(h)
+    assert "still falling" in notes[0]
+    assert "10 epochs" in notes[0] and "epoch 90" in notes[0] and "epoch 100" in notes[0]
+    assert "does not oscillate" in notes[-1]
+
+
+def test_diagnose_levelled_off():
+    h = History(loss=list(0.1 + np.exp(-np.arange(200) / 5.0)))
+    assert "levelled off" in diagnose(h)[0]
+
+
+def test_diagnose_overfitting():
+    epochs = np.arange(1, 61)
+    train = list(np.exp(-epochs / 15))
+    val = list(0.5 + 0.002 * (epochs - 20) ** 2)  # lowest (0.5) at epoch 20, 3.7 at 60
+    notes = diagnose(History(loss=train, val_loss=val))
+    overfit = [n for n in notes if n.startswith("Overfitting")]
+    assert len(overfit) == 1
+    assert "epoch 20" in overfit[0] and "0.5" in overfit[0] and "3.7" in overfit[0]
+    assert "640%" in overfit[0]  # (3.7 - 0.5) / 0.5
+    healthy = diagnose(History(loss=train, val_loss=list(np.exp(-epochs / 15) + 0.05)))
+    assert any(n.startswith("No sign of overfitting") for n in healthy)
+
+
+def test_diagnose_oscillation():
+    t = np.arange(80)
+    loss = list(1.0 + 0.5 * np.exp(-t / 40) + 0.2 * (-1.0) ** t)  # zigzag: α too high
+    notes = diagnose(History(loss=loss))
+    wobble = [n for n in notes if "oscillates" in n]
+    assert len(wobble) == 1
+    assert "78 times in 79 steps" in wobble[0] and "learning rate" in wobble[0]
+    assert numbers_in(wobble[0])
+
+
+def test_diagnose_divergence_and_short_runs():
+    notes = diagnose(History(loss=[1.0, 2.0, float("nan")]))
+    assert "epoch 3" in notes[0] and "diverged" in notes[0]
+    assert "too few" in diagnose(History(loss=[1.0]))[0]
+    assert "No epochs" in diagnose(History())[0]
+
+
+def test_diagnose_a_real_fit(iris2):
+    _, history, _, _ = iris2
+    notes = diagnose(history)
+    assert len(notes) == 4 and all(numbers_in(n) for n in notes)
+    assert notes[-1].startswith("Training stopped after 40 epochs")
+
+
+# --- the report -------------------------------------------------------------------------
+
+def test_write_report_binary_two_features(tmp_path, cancer_binary):
+    model, history, X_test, y_test = cancer_binary
+    out = write_report(tmp_path / "report", model, history, X_test, y_test, title="Cancer <2>")
+    assert out == tmp_path / "report" / "report.html"
+    page = out.read_text(encoding="utf-8")
+    names = ["loss_curves.png", "confusion_matrix.png", "roc_curve.png",
+             "decision_boundary.png", "network_diagram.png"]
+    for name in names:
+        assert_real_png(out.parent / name)
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == len(names)
+    assert base64.b64decode(images[0]) == (out.parent / "loss_curves.png").read_bytes()
+    for sentence in diagnose(history):
+        assert sentence.split(":")[0] in page
+    assert "Cancer &lt;2&gt;" in page  # escaped
+    assert "ROC AUC" in page and "accuracy" in page and "d = 25 parameters" in page
+    assert not list(out.parent.glob("*.tmp"))  # atomic writes left nothing behind
+
+
+def test_write_report_multiclass_many_features(tmp_path):
+    ds = dp.datasets.load("wine")
+    X_train, X_test, y_train, y_test = dp.data.train_test_split(ds.X, ds.y, 0.25, True, 0)
+    model = dp.SoftmaxModel(13, 3)
+    history = dp.fit(model, X_train, y_train, optimizer=dp.optim.GradientDescent(lr=0.5),
+                     epochs=20, standardize=True, progress=False)
+    out = write_report(tmp_path, model, history, X_test, y_test)
+    files = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert files == ["confusion_matrix.png", "loss_curves.png", "network_diagram.png"]
+    page = out.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64") == 3
+    assert "ROC" not in page and "13 features" not in page
