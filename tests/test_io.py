@@ -40,7 +40,7 @@ def test_every_model_kind_round_trips(tmp_path, model):
     back = dp.load(path)
     assert type(back) is type(model)
     np.testing.assert_array_equal(back.theta(), model.theta())
-    assert back._dtype == model._dtype
+    assert back.dtype == model.dtype
 
 
 def test_the_file_is_plain_safetensors_with_json_metadata(tmp_path, trained):

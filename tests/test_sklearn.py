@@ -157,7 +157,7 @@ def test_random_state_makes_fit_deterministic(iris):
 
 def test_float32(iris):
     clf = SoftmaxClassifier(dtype="float32", random_state=0).fit(*iris[::2])
-    assert clf.model_._dtype == np.float32
+    assert clf.model_.dtype == np.float32
     assert clf.predict_proba(iris[1]).dtype == np.float32
     assert clf.score(iris[1], iris[3]) > 0.9
 

@@ -33,6 +33,23 @@ from dlprimer.nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.training import Callback, DivergenceError, EarlyStopping, History, fit
 from dlprimer.version import __version__
 
+
+def _explain(model, x=None, digits: int = 4, **options):
+    from dlprimer.explain import explain
+
+    return explain(model, x, digits, **options)
+
+
+def _summary(model, X, y):
+    from dlprimer.inference import summary
+
+    return summary(model, X, y)
+
+
+# NOTE: model.explain() and model.summary() reach the front ends through nn's FRONT_ENDS,
+# installed here at the root, so that nn itself never imports upwards (DESIGN.md).
+nn.module.FRONT_ENDS.update(explain=_explain, summary=_summary)
+
 # Front ends load on first use, so ``import dlprimer`` stays light; ``dp.plots`` is the
 # figures module of ``dlprimer.report``.
 _LAZY = {"explain": "dlprimer.explain", "inference": "dlprimer.inference",

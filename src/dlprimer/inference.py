@@ -278,7 +278,7 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
                      f"parameter minus class {classes[0]!r}'s (the log-odds of k against "
                      f"{classes[0]!r}), as in statsmodels' MNLogit; the K full sets of the "
                      "softmax model are not identifiable.")
-    if model._dtype != np.float64:
+    if model.dtype != np.float64:
         notes.append("the model's parameters are float32; for inference fit it with "
                      "dtype=np.float64 so that θ̂ is the maximum to more digits.")
 

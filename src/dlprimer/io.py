@@ -49,7 +49,7 @@ def model_config(model: Model) -> dict:
         "format_version": FORMAT_VERSION,
         "dlprimer_version": __version__,
         **arch,
-        "dtype": str(model._dtype),
+        "dtype": str(model.dtype),
         "parameters": [name for name, _ in model.named_parameters()],
         "classes": None if classes is None else classes.tolist(),
         "classes_kind": None if classes is None else classes.dtype.kind,

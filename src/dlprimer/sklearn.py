@@ -165,7 +165,7 @@ class _DLPrimerEstimator(BaseEstimator):
     def _validated(self, X) -> np.ndarray:
         """X at predict time: fitted estimator, same features, the model's dtype."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=self.model_._dtype)
+        return validate_data(self, X, reset=False, dtype=self.model_.dtype)
 
     def _logits(self, X) -> np.ndarray:
         X = self._validated(X)

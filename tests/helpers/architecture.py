@@ -136,7 +136,7 @@ def _defined(tree: ast.AST) -> set[str]:
 
 def private_uses(known: dict[str, Path]) -> list[str]:
     """Private names (``_name``) a module uses but does not define: imported from another
-    module, or read as an attribute defined elsewhere (``model._dtype``)."""
+    module, or read as an attribute defined elsewhere (``model.dtype``)."""
     found = []
     for path in known.values():
         tree = ast.parse(path.read_text(encoding="utf-8"))

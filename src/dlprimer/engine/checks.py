@@ -6,6 +6,7 @@ Messages say what was expected, what was got, and how to fix it.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -128,3 +129,63 @@ def in_dtype(X: np.ndarray, dtype, name: str = "X") -> np.ndarray:
             "(standardize=True), or use a float64 model (dtype=np.float64)"
         )
     return cast
+
+
+def is_dataframe(X) -> bool:
+    pd = sys.modules.get("pandas")  # only look if the caller already imported pandas
+    return pd is not None and isinstance(X, pd.DataFrame)
+
+
+def _dataframe_column(series, column, name: str) -> np.ndarray:
+    """One DataFrame column as float64, or a ValueError naming the first non-numeric cell."""
+    pd = sys.modules["pandas"]
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.empty(len(series))
+    for i, value in enumerate(series.to_numpy()):
+        try:
+            values[i] = np.nan if pd.isna(value) else float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} column {column!r} is not numeric: row {i} holds {value!r}; "
+                "encode it as numbers (for example with pandas.get_dummies) or drop the column"
+            ) from None
+    return values
+
+
+def as_matrix(X, name: str = "X") -> tuple[np.ndarray, list[str] | None]:
+    """A data matrix X (n, p), eq. (9), checked, with its feature names if it has any.
+
+    Accepts a numpy array, nested lists or a pandas DataFrame (its column names become the
+    feature names). float32 input stays float32; everything else becomes float64.
+
+    Returns
+    -------
+    X : ndarray (n, p)
+        A copy only where a conversion was needed.
+    feature_names : list of str, or None when the input has no column names.
+
+    >>> X, names = as_matrix([[50, 120, 200], [35, 130, 220]])
+    >>> X.shape, X.dtype, names
+    ((2, 3), dtype('float64'), None)
+    """
+    names = None
+    if is_dataframe(X):
+        names = [str(c) for c in X.columns]
+        columns = [_dataframe_column(X[c], c, name) for c in X.columns]
+        X = np.column_stack(columns) if columns else np.empty((len(X), 0))
+    dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+    X = as_float_array(X, name, dtype=dtype)
+    if X.ndim != 2:
+        hint = ("; for one feature use X.reshape(-1, 1), for one sample X.reshape(1, -1)"
+                if X.ndim == 1 else "")
+        raise ValueError(
+            f"{name} must be a 2-D data matrix (n samples × p features), got shape "
+            f"{X.shape}{hint}"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have at least one row and one column, got shape {X.shape}"
+        )
+    require_finite_rows(X, name)
+    return X, names

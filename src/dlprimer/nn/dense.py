@@ -7,11 +7,12 @@ import numpy as np
 from dlprimer.engine.tensor import Tensor
 from dlprimer.nn.functional.activations import affine
 from dlprimer.nn.init import initialize
-from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.nn.module import Module, Parameter, as_rng, register
 
 __all__ = ["Dense"]
 
 
+@register
 class Dense(Module):
     """z = b + W u, eq. (8), with W ∈ R^{out × in} (rows are outputs) and b ∈ R^{out}.
 
@@ -46,6 +47,10 @@ class Dense(Module):
         self.W = Parameter(initialize((out_features, in_features), in_features, out_features,
                                       rng, init, dtype), dtype)
         self.b = Parameter(np.zeros(out_features), dtype)
+
+    def config(self) -> dict:
+        return {"kind": "Dense", "in_features": self.in_features,
+                "out_features": self.out_features, "dtype": str(self.dtype)}
 
     def forward(self, X, activation: str | None = None) -> Tensor:
         """Z = X Wᵀ + b (n, out); with ``activation`` ("relu", "sigmoid", "tanh") the

@@ -3,17 +3,39 @@
 Parameters are Tensors with ``requires_grad=True`` stored as attributes; child modules
 are attributes too, or lists of modules. Their order is the order of assignment in
 ``__init__``, and that order is the order of θ in Sec. 8.
+
+The model protocol (DESIGN.md): any Module is a model. ``forward(X)`` returns the output
+before the final activation (logits, or regression values); ``dp.fit`` records the task,
+the classes and the preprocessing on the module, after which ``predict_proba`` applies the
+final activation (σ of eq. (1), or the softmax of eq. (4)) and ``predict`` the decision
+rules (3) and (6), returning the original labels. Built-in layers describe themselves with
+``config()`` and are rebuilt by ``build(config)`` from a registry, so a model file never
+holds code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from dlprimer.engine.tensor import Tensor
+from dlprimer.engine.checks import as_float_array, as_matrix, in_dtype, real_number
+from dlprimer.engine.numerics import stable_sigmoid, stable_softmax
+from dlprimer.engine.tensor import Tensor, no_grad
 
-__all__ = ["Module", "Parameter", "as_rng"]
+__all__ = ["Module", "Parameter", "as_rng", "build", "register", "FRONT_ENDS", "OUTPUTS"]
+
+#: The final activations: σ for one output of two classes (eq. (1)), softmax for K classes
+#: (eq. (4)), none (identity) for regression.
+OUTPUTS = ("sigmoid", "softmax", "identity")
+
+#: kind → Module subclass, for ``build``; filled by ``@register``.
+KINDS: dict[str, type] = {}
+
+#: Front ends that sit above nn (explain, inference) and that ``model.explain()`` and
+#: ``model.summary()`` call. NOTE: nn never imports a front end (imports only go down);
+#: the package root, which imports everything, installs them here.
+FRONT_ENDS: dict[str, Callable] = {}
 
 
 def as_rng(seed) -> np.random.Generator:
@@ -31,8 +53,45 @@ def Parameter(values, dtype=np.float32) -> Tensor:  # noqa: N802 (reads like a t
     return Tensor(values, requires_grad=True, dtype=dtype)
 
 
+def register(cls: type) -> type:
+    """Class decorator: make a built-in layer or model rebuildable by ``build`` under its
+    class name (its ``config()["kind"]``)."""
+    KINDS[cls.__name__] = cls
+    return cls
+
+
+def build(config: dict) -> Module:
+    """A fresh module from ``config()``'s output, with no code executed: the kind is looked
+    up in the registry and its ``from_config`` called on the plain JSON values.
+
+    >>> from dlprimer.nn import Dense
+    >>> build(Dense(3, 2).config()).W.shape
+    (2, 3)
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"a layer's config must be a JSON object, got {type(config).__name__}")
+    kind = config.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"unknown layer kind {kind!r}; known: {sorted(KINDS)}")
+    return KINDS[kind].from_config(config)
+
+
 class Module:
-    """Base of layers and models: parameters in a fixed order, ``zero_grad``, a shape repr."""
+    """Base of layers and models: parameters in a fixed order, train/eval mode, the fitted
+    state of the model protocol, and the decision rules.
+
+    Attributes set by ``dp.fit`` (None until then): ``task_`` ("binary", "multiclass" or
+    "regression"), ``output`` (the final activation, one of ``OUTPUTS``), ``classes_`` (the
+    original labels, in the order of the outputs), ``standardizer`` (applied to raw rows by
+    ``predict*``), ``feature_names``.
+    """
+
+    training = True
+    output: str | None = None
+    task_: str | None = None
+    classes_: np.ndarray | None = None
+    standardizer = None
+    feature_names: list[str] | None = None
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -40,7 +99,9 @@ class Module:
     def forward(self, *args, **kwargs):  # pragma: no cover - each subclass defines it
         raise NotImplementedError
 
-    def _children(self) -> Iterator[tuple[str, object]]:
+    # ------------------------------------------------------------------ structure
+    def children(self) -> Iterator[tuple[str, object]]:
+        """(name, value) of the public attributes; a list of modules as ``name.i``."""
         for name, value in vars(self).items():
             if name.startswith("_"):
                 continue
@@ -52,14 +113,33 @@ class Module:
             else:
                 yield name, value
 
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first in assignment order."""
+        yield self
+        for _, value in self.children():
+            if isinstance(value, Module):
+                yield from value.modules()
+
     def named_parameters(self) -> list[tuple[str, Tensor]]:
         """(name, Tensor) pairs in assignment order; nested names are dotted (``layers.0.W``)."""
         out: list[tuple[str, Tensor]] = []
-        for name, value in self._children():
+        for name, value in self.children():
             if isinstance(value, Tensor) and value.requires_grad:
                 out.append((name, value))
             elif isinstance(value, Module):
                 out.extend((f"{name}.{sub}", p) for sub, p in value.named_parameters())
+        return out
+
+    #: Names of the non-trainable arrays a layer keeps and saves (BatchNorm's running
+    #: statistics).
+    BUFFERS: tuple[str, ...] = ()
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        """(name, array) of the saved non-trainable state, dotted as ``named_parameters``."""
+        out = [(name, getattr(self, name)) for name in self.BUFFERS]
+        for name, value in self.children():
+            if isinstance(value, Module):
+                out.extend((f"{name}.{sub}", b) for sub, b in value.named_buffers())
         return out
 
     def parameters(self) -> list[Tensor]:
@@ -69,6 +149,12 @@ class Module:
     def num_parameters(self) -> int:
         """d, the number of scalar parameters (the length of θ, eq. (36))."""
         return sum(p.size for p in self.parameters())
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype (float32 or float64; float32 for a module without any)."""
+        params = self.parameters()
+        return params[0].dtype if params else np.dtype(np.float32)
 
     def zero_grad(self) -> None:
         """Forget every parameter's accumulated gradient."""
@@ -92,6 +178,112 @@ class Module:
         for p in self.parameters():
             p.data[...] = theta[start:start + p.size].reshape(p.shape)
             start += p.size
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (Dropout drops, BatchNorm uses batch statistics) for this module
+        and everything inside it; ``train(False)`` is ``eval()``."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: Dropout passes inputs through, BatchNorm uses its running
+        statistics."""
+        return self.train(False)
+
+    # ------------------------------------------------------------------ config
+    def config(self) -> dict:
+        """A JSON description from which ``build`` makes the same architecture (the
+        weights travel separately). Built-in layers and models define it."""
+        raise TypeError(
+            f"{type(self).__name__} is not a built-in dlprimer layer, so it has no config(); "
+            f"save it with dp.save and load it with dp.load(path, model={type(self).__name__}"
+            "(...)), which fills a fresh instance after checking names and shapes")
+
+    @classmethod
+    def from_config(cls, config: dict) -> Module:
+        """The module that ``config`` describes: the constructor called on its arguments."""
+        arguments = {k: v for k, v in config.items() if k != "kind"}
+        return cls(**arguments)
+
+    # ------------------------------------------------------------------ the model protocol
+    @property
+    def n_features(self) -> int | None:
+        """p, the number of input features, where the module knows it (else None)."""
+        return None
+
+    def prepare(self, X) -> np.ndarray:
+        """Raw rows → the model's input: checked, columns of a DataFrame taken by name
+        where the names it was fit on are known, standardized (eq. (13)) if fit so."""
+        if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
+            X = as_matrix(self._columns(X), "X")[0]
+        ndim = np.ndim(X)
+        X = as_float_array(X, "X", allow_nan=False)
+        if ndim == 1 and self.n_features is not None:
+            X = X[None, :]  # one sample
+        if self.standardizer is not None:
+            X = self.standardizer.transform(X)
+        return in_dtype(X, self.dtype, "X")
+
+    def _columns(self, frame):
+        """The DataFrame's feature columns in the order the model was fit on."""
+        if self.feature_names is None:
+            return frame
+        names = [str(c) for c in frame.columns]
+        missing = [c for c in self.feature_names if c not in names]
+        if missing:
+            raise ValueError(f"X lacks the column(s) {missing[:10]} the model was fit on; it "
+                             f"has {names[:10]}{' ...' if len(names) > 10 else ''}")
+        by_name = dict(zip(names, frame.columns, strict=True))
+        return frame[[by_name[c] for c in self.feature_names]]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """ŷ for raw rows, as numpy, computed in eval mode: σ(z) (n,) for one sigmoid
+        output, S_Softmax(z) (n, K) for a softmax output, the values for regression."""
+        X = self.prepare(X)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                z = self.forward(Tensor(X)).data
+        finally:
+            self.train(was_training)
+        output = self.output or ("sigmoid" if z.ndim == 1 or z.shape[-1] == 1 else "softmax")
+        if output == "softmax":
+            return stable_softmax(z, axis=-1)
+        if z.ndim == 2 and z.shape[1] == 1:
+            z = z[:, 0]
+        return stable_sigmoid(z) if output == "sigmoid" else z
+
+    def predict(self, X, tau: float = 0.5) -> np.ndarray:
+        """Decision rule (3) with threshold τ for sigmoid outputs, (6) argmax for softmax;
+        the values for regression. Returns the original labels when known."""
+        y_hat = self.predict_proba(X)
+        if self.output == "identity":
+            return y_hat
+        if self.output == "sigmoid" or (self.output is None and y_hat.ndim == 1):
+            tau = real_number(tau, "tau", "the decision threshold of rule (3)", low=0.0)
+            if tau > 1:
+                raise ValueError(f"tau (the decision threshold of rule (3)) must lie in "
+                                 f"[0, 1], got {tau}")
+            index = (y_hat > tau).astype(np.int64)  # eq. (3): ŷ ≤ τ → 0, ŷ > τ → 1
+        else:
+            index = np.argmax(y_hat, axis=-1)  # eq. (6)
+        return self.classes_[index] if self.classes_ is not None else index
+
+    def explain(self, x=None, digits: int = 4, **options):
+        """The model in the primer's notation with its dimensions; with one input ``x``
+        (raw, as for ``predict``), every step of the forward pass with numbers.
+
+        Returns an Explanation: ``str()`` is plain text; Jupyter shows its LaTeX or HTML.
+        """
+        return FRONT_ENDS["explain"](self, x, digits, **options)
+
+    def summary(self, X, y):
+        """Statistical inference for Models I and II: per coefficient the estimate, its
+        standard error, z, p-value and 95% confidence interval (odds ratios for Model I)."""
+        return FRONT_ENDS["summary"](self, X, y)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]

@@ -156,7 +156,7 @@ def _targets(model: Model, y, loss: str, name: str = "y"):
             raise ValueError(f"an identity (regression) output needs numeric targets {name}; "
                              "for class labels use a sigmoid or softmax output") from None
         _data.require_finite_rows(target, name)
-        target = in_dtype(target, model._dtype, name)
+        target = in_dtype(target, model.dtype, name)
         if target.ndim == 1:
             target = target if isinstance(model, _scalar_models()) else target[:, None]
         return target, None
@@ -178,7 +178,7 @@ def _targets(model: Model, y, loss: str, name: str = "y"):
                                  "every class occurs in the training rows (a class with very "
                                  "few rows can land wholly in a validation or test split)")
         if loss == "mse":
-            return np.eye(K, dtype=model._dtype)[indices], classes
+            return np.eye(K, dtype=model.dtype)[indices], classes
         return indices, classes
     # sigmoid output: two classes, encoded 0 (negative) and 1 (positive) as in eq. (3)
     if model.n_outputs != 1:
@@ -190,7 +190,7 @@ def _targets(model: Model, y, loss: str, name: str = "y"):
                          f"{classes.tolist()[:10]}; use SoftmaxModel or output='softmax'")
     if len(classes) == 1:
         raise ValueError(f"y holds a single class ({classes[0].item()!r}); training needs both")
-    target = indices.astype(model._dtype)
+    target = indices.astype(model.dtype)
     if not isinstance(model, _scalar_models()):
         target = target[:, None]
     return target, classes
@@ -326,7 +326,7 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
         X = model.standardizer.transform(X)
     else:
         model.standardizer = None
-    X = np.ascontiguousarray(in_dtype(X, model._dtype, "X"))
+    X = np.ascontiguousarray(in_dtype(X, model.dtype, "X"))
     val = None
     if validation_data is not None:
         X_val, y_val = validation_data
@@ -340,7 +340,7 @@ def fit(model: Model, X, y, loss: str | None = None, optimizer: Optimizer | None
             val_target = _encode_like(model, y_val, classes, loss)
         else:
             val_target, _ = _targets(model, y_val, loss, "validation y")
-        val = (np.ascontiguousarray(in_dtype(X_val, model._dtype, "validation X")), val_target)
+        val = (np.ascontiguousarray(in_dtype(X_val, model.dtype, "validation X")), val_target)
 
     history = History(metric_name="r2" if model.output == "identity" else "accuracy")
     callbacks = list(callbacks)
@@ -372,8 +372,8 @@ def _encode_like(model, y_val, classes, loss):
                          f"labels {classes.tolist()[:10]}")
     indices = np.array([lookup[v] for v in y_val.tolist()], dtype=np.int64)
     if model.output == "softmax":
-        return np.eye(len(classes), dtype=model._dtype)[indices] if loss == "mse" else indices
-    target = indices.astype(model._dtype)
+        return np.eye(len(classes), dtype=model.dtype)[indices] if loss == "mse" else indices
+    target = indices.astype(model.dtype)
     return target if isinstance(model, _scalar_models()) else target[:, None]
 
 
@@ -469,7 +469,7 @@ def _diverged(params, last_finite, checkpoint_step, optimizer, value, epoch, ste
 
 def _fit_lbfgs(model, X, target, loss, optimizer, epochs, l2, history, val, callbacks):
     params = model.parameters()
-    dtype = model._dtype
+    dtype = model.dtype
     last = {}  # the latest evaluation: θ, C(θ), and the score of its output
 
     def loss_and_grad(theta):
