@@ -333,12 +333,7 @@ def _encode(model, y, n: int) -> np.ndarray:
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; give one label per row")
     K = 2 if model.output == "sigmoid" else model.n_outputs
     classes = model.classes_ if model.classes_ is not None else np.arange(K)
-    lookup = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
-    unknown = [v for v in np.unique(y).tolist() if v not in lookup]
-    if unknown:
-        raise ValueError(f"y holds labels {unknown[:5]} that the model does not know; its "
-                         f"classes are {np.asarray(classes).tolist()[:10]}")
-    return np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
+    return _data.index_labels(y, classes)
 
 
 def _model_one(X1, theta, labels):

@@ -324,17 +324,22 @@ def test_attention_bad_input(call, match):
 
 
 @pytest.mark.parametrize("first", ["dlprimer.explain.attention", "dlprimer.explain.conv",
-                                   "dlprimer.explain", "dlprimer.nn.attention"])
+                                   "dlprimer.explain.core", "dlprimer.explain.models",
+                                   "dlprimer.explain.layers", "dlprimer.explain",
+                                   "dlprimer.nn.attention"])
 def test_each_explain_module_can_be_imported_first(first):
-    # The explain modules import each other's helpers at their ends; whichever a user
-    # imports first, both layers end up registered (a fresh interpreter per order).
+    # The explain modules import each other's helpers; whichever a user imports first,
+    # every explainer ends up registered (a fresh interpreter per order).
     code = (f"import {first}\n"
             "import numpy as np\n"
+            "import dlprimer as dp\n"
             "from dlprimer import nn\n"
             "from dlprimer.explain import explain\n"
             "print(type(explain(nn.MultiHeadAttention(4, 2), np.ones((3, 4)))).__name__,\n"
-            "      type(explain(nn.Conv2d(1, 2, 3), np.ones((1, 4, 4)))).__name__)\n")
+            "      type(explain(nn.Conv2d(1, 2, 3), np.ones((1, 4, 4)))).__name__,\n"
+            "      explain(dp.SigmoidModel(2)).title.split(',')[0],\n"
+            "      explain(nn.Sequential(nn.Dense(2, 2), nn.ReLU()), [1, 2]).title.split()[0])\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["Explanation", "Explanation"]
+    assert result.stdout.split() == ["Explanation", "Explanation", "Model", "I", "Sequential"]

@@ -65,7 +65,7 @@ def test_validation_labels_may_be_a_subset_of_the_training_classes():
     history = dp.fit(dp.SoftmaxModel(3, 3), X, three, progress=False, epochs=2,
                      validation_data=(X[:4], np.array(list("abab"))))
     assert np.isfinite(history.val_loss).all()
-    with pytest.raises(ValueError, match=r"validation labels \['z'\] do not occur"):
+    with pytest.raises(ValueError, match=r"validation y holds labels \['z'\] that are not among"):
         dp.fit(dp.SigmoidModel(3), X, labels, validation_data=(X[:2], ["a", "z"]),
                progress=False)
     with pytest.raises(ValueError, match="X_val has 5 rows but y_val has 4"):

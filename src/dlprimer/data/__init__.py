@@ -9,11 +9,12 @@ from dlprimer.data.tables import (
     batches,
     decode_labels,
     encode_labels,
+    index_labels,
     infer_task,
     train_test_split,
 )
 
 __all__ = [
-    "Standardizer", "as_matrix", "batches", "decode_labels", "encode_labels", "infer_task",
-    "read_csv", "train_test_split",
+    "Standardizer", "as_matrix", "batches", "decode_labels", "encode_labels", "index_labels",
+    "infer_task", "read_csv", "train_test_split",
 ]

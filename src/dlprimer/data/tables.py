@@ -33,6 +33,7 @@ __all__ = [
     "batches",
     "decode_labels",
     "encode_labels",
+    "index_labels",
     "infer_task",
     "train_test_split",
 ]
@@ -221,6 +222,23 @@ def encode_labels(y) -> tuple[np.ndarray, np.ndarray]:
             "(all numbers or all strings) and no missing values"
         ) from None
     return indices.reshape(-1).astype(np.int64), classes
+
+
+def index_labels(y, classes, name: str = "y") -> np.ndarray:
+    """The index of each label of ``y`` in ``classes`` (the order of a model's outputs):
+    the one label → index lookup, refusing labels that ``classes`` lacks.
+
+    >>> index_labels(["dog", "cat"], np.array(["bird", "cat", "dog"])).tolist()
+    [2, 1]
+    """
+    y = label_vector(y, name)
+    known = np.asarray(classes).tolist()
+    lookup = {c: i for i, c in enumerate(known)}
+    unknown = [v for v in np.unique(y).tolist() if v not in lookup]
+    if unknown:
+        raise ValueError(f"{name} holds labels {unknown[:5]} that are not among the classes "
+                         f"{known[:10]} the model was trained on")
+    return np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
 
 
 def decode_labels(indices, classes) -> np.ndarray:

@@ -1,10 +1,15 @@
 """Tensor: a numpy array that remembers how it was computed (primer Sec. 8).
 
-Backpropagation is reverse-mode automatic differentiation. Every operation below
+Backpropagation is reverse-mode automatic differentiation. Every operation
 computes its output and, right beside it, its vector-Jacobian product: given ``g``,
 the gradient of the final scalar with respect to the output, it returns the
 gradient with respect to each input. ``Tensor.backward`` visits the graph from the
 output back to the inputs in topological order and applies those rules.
+
+Here: the Tensor core (construction, the graph, ``backward``), arithmetic and the
+matrix product. The other methods come from mixins, each with its backward rules:
+reductions (``reductions.py``), element-wise functions (``math_ops.py``) and shape
+operations (``shape_ops.py``). Grad mode (``no_grad``) is in ``grad_mode.py``.
 
 >>> x = Tensor([1.0, -2.0, 3.0], requires_grad=True)
 >>> loss = (x * x).sum()          # ‖x‖², whose gradient is 2x
@@ -15,7 +20,6 @@ array([ 2., -4.,  6.], dtype=float32)
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import numbers
 import operator
@@ -23,7 +27,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dlprimer.engine.numerics import minus_max, stable_sigmoid, stable_softmax
+from dlprimer.engine.grad_mode import grad_state, is_grad_enabled, no_grad
+from dlprimer.engine.math_ops import MathOps
+from dlprimer.engine.reductions import ReductionOps
+from dlprimer.engine.shape_ops import ShapeOps
 
 __all__ = [
     "Tensor",
@@ -36,32 +43,7 @@ __all__ = [
 DEFAULT_DTYPE = np.float32
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-_grad_enabled = True
 _creation_order = itertools.count()  # every Tensor's creation number, for backward's order
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside a ``no_grad()`` block."""
-    return _grad_enabled
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Context in which operations record no graph (for inference and parameter updates).
-
-    >>> w = Tensor([1.0], requires_grad=True)
-    >>> with no_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    False
-    """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -111,32 +93,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return array.astype(DEFAULT_DTYPE)
 
 
-def _axes(axis, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
-    """``axis`` argument of a reduction as a tuple of distinct non-negative axes.
 
-    NOTE: checked here, not left to ``a % ndim``, which would quietly reduce over the
-    wrong axis (axis=5 of a 2-D Tensor) or divide by zero (a 0-D Tensor).
-    """
-    ndim = len(shape)
-    if axis is None:
-        return tuple(range(ndim))
-    given = (axis,) if isinstance(axis, numbers.Integral) else axis
-    given = tuple(given) if np.iterable(given) and not isinstance(given, str) else None
-    if given is None or not all(isinstance(a, numbers.Integral) for a in given):
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-    for a in given:
-        if not -ndim <= a < ndim:
-            valid = f"valid axes {-ndim}..{ndim - 1}" if ndim else "no axes: use axis=None"
-            raise ValueError(f"{op}: axis {a} is out of range for a Tensor of shape {shape} "
-                             f"({ndim}-D, {valid})")
-    axes = tuple(int(a) % ndim for a in given)  # in range now: only makes negatives positive
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: axis {axis!r} names an axis twice (Tensor of shape {shape}); "
-                         "list each axis once")
-    return axes
-
-
-class Tensor:
+class Tensor(ReductionOps, MathOps, ShapeOps):
     """An array with an optional gradient, the node of the computation graph.
 
     Parameters
@@ -171,14 +129,19 @@ class Tensor:
         out.grad = None
         out._op = op
         out._seq = next(_creation_order)
-        if _grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._backward = None
+        # NOTE: every op comes through here. The grad mode is the calling thread's (a
+        # threading.local read); the loop below is any(p.requires_grad for p in parents)
+        # without the generator, which cost more than the rest of this method.
+        if grad_state.enabled:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._backward = backward
+                    return out
+        out.requires_grad = False
+        out._parents = ()
+        out._backward = None
         return out
 
     def lift(self, other) -> Tensor:
@@ -467,216 +430,6 @@ class Tensor:
 
     def __rmatmul__(self, other) -> Tensor:
         return self.lift(other) @ self
-
-    # --------------------------------------------------------- reductions (Sec. 3)
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Σ over ``axis`` (all axes by default), the summation notation of eq. (11)."""
-        shape = self.shape
-        axes = _axes(axis, shape, "sum")
-
-        def backward(g):
-            if not keepdims:
-                g = np.expand_dims(g, axes)
-            return (np.broadcast_to(g, shape),)
-
-        return Tensor.from_op(self.data.sum(axis=axes, keepdims=keepdims), (self,), backward, "sum")
-
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Sample mean (1/n) Σ over ``axis``, eq. (10)."""
-        axes = _axes(axis, self.shape, "mean")
-        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
-        return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
-
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; ties share the gradient equally (as torch.amax)."""
-        x = self.data
-        axes = _axes(axis, self.shape, "max")
-        if any(self.shape[a] == 0 for a in axes):
-            where = "all axes" if axis is None else f"axis {axis!r}"
-            raise ValueError(f"max over {where} of a Tensor of shape {self.shape}: an axis of "
-                             "length 0 has no maximum; reduce over non-empty axes only")
-        top = x.max(axis=axes, keepdims=True)
-
-        def backward(g):
-            if not keepdims:
-                g = np.expand_dims(g, axes)
-            is_max = x == top
-            return (g * is_max / is_max.sum(axis=axes, keepdims=True),)
-
-        out = top if keepdims else np.squeeze(top, axis=axes)
-        return Tensor.from_op(out, (self,), backward, "max")
-
-    # --------------------------------------------------- element-wise functions (Sec. 7)
-    def exp(self) -> Tensor:
-        """e^x element-wise; its own derivative."""
-        out = np.exp(self.data)
-
-        def backward(g):
-            return (g * out,)
-
-        return Tensor.from_op(out, (self,), backward, "exp")
-
-    def log(self) -> Tensor:
-        """Natural logarithm element-wise; d/dx = 1/x."""
-        x = self.data
-
-        def backward(g):
-            return (g / x,)
-
-        return Tensor.from_op(np.log(x), (self,), backward, "log")
-
-    def sqrt(self) -> Tensor:
-        """√x element-wise; d/dx = 1 / (2√x)."""
-        out = np.sqrt(self.data)
-
-        def backward(g):
-            return (g / (2 * out),)
-
-        return Tensor.from_op(out, (self,), backward, "sqrt")
-
-    def abs(self) -> Tensor:
-        """|x| element-wise; the derivative used at 0 is 0 (as PyTorch)."""
-        x = self.data
-
-        def backward(g):
-            return (g * np.sign(x),)
-
-        return Tensor.from_op(np.abs(x), (self,), backward, "abs")
-
-    def relu(self) -> Tensor:
-        """ReLU, max(0, x) element-wise (Sec. 9); the derivative used at 0 is 0."""
-        x = self.data
-
-        def backward(g):
-            return (g * (x > 0),)
-
-        return Tensor.from_op(np.maximum(x, 0), (self,), backward, "relu")
-
-    def sigmoid(self) -> Tensor:
-        """σ_Sig(z) = 1 / (1 + e^{-z}), eq. (1); derivative σ(1 - σ)."""
-        out = stable_sigmoid(self.data)
-
-        def backward(g):
-            return (g * out * (1 - out),)
-
-        return Tensor.from_op(out, (self,), backward, "sigmoid")
-
-    def tanh(self) -> Tensor:
-        """Hyperbolic tangent element-wise (Sec. 9); derivative 1 - tanh²."""
-        out = np.tanh(self.data)
-
-        def backward(g):
-            return (g * (1 - out * out),)
-
-        return Tensor.from_op(out, (self,), backward, "tanh")
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        """S_Softmax(z) = e^{z} / Σ_i e^{z_i} over ``axis``, eq. (4)."""
-        out = stable_softmax(self.data, axis)
-
-        def backward(g):
-            # Jacobian diag(s) - s sᵀ applied to g, without forming it.
-            return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
-
-        return Tensor.from_op(out, (self,), backward, "softmax")
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """log S_Softmax(z) = z - log Σ_i e^{z_i} over ``axis``, by log-sum-exp."""
-        x = self.data
-        # NOTE: subtracting the max first keeps e^{z} ≤ 1, so nothing overflows, and the
-        # largest term is e^0 = 1, so the log never sees 0.
-        shifted = minus_max(x, axis, "log_softmax")
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-        def backward(g):
-            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
-
-        return Tensor.from_op(out, (self,), backward, "log_softmax")
-
-    def clip(self, low=None, high=None) -> Tensor:
-        """Clamp into [low, high]; gradient passes where low ≤ x ≤ high (as torch.clamp).
-
-        >>> Tensor([-2, 0.5, 3]).clip(0, 1).numpy()
-        array([0. , 0.5, 1. ], dtype=float32)
-        """
-        if low is None and high is None:
-            raise ValueError("clip needs low, high or both")
-        a = self.data
-        inside = np.ones(a.shape, dtype=bool)
-        if low is not None:
-            inside &= a >= low
-        if high is not None:
-            inside &= a <= high
-
-        def backward(g):
-            return (g * inside,)
-
-        out = np.clip(a, low, high).astype(a.dtype, copy=False)
-        return Tensor.from_op(out, (self,), backward, "clip")
-
-    # ------------------------------------------------------------------ shape (Sec. 7)
-    def reshape(self, *shape) -> Tensor:
-        """Same entries, new shape (row-major order, as numpy)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        source = self.shape
-
-        def backward(g):
-            return (g.reshape(source),)
-
-        return Tensor.from_op(self.data.reshape(shape), (self,), backward, "reshape")
-
-    def transpose(self, *axes) -> Tensor:
-        """Permute axes (reverse them by default): the transpose Xᵀ of eq. (24)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        axes = axes or tuple(reversed(range(self.ndim)))
-        inverse = tuple(np.argsort(axes))
-
-        def backward(g):
-            return (g.transpose(inverse),)
-
-        return Tensor.from_op(self.data.transpose(axes), (self,), backward, "transpose")
-
-    @property
-    def T(self) -> Tensor:
-        """Transpose, eq. (24): reverses the axes."""
-        return self.transpose()
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Exchange two axes (the batched transpose when they are -1 and -2)."""
-
-        def backward(g):
-            return (g.swapaxes(axis1, axis2),)
-
-        return Tensor.from_op(self.data.swapaxes(axis1, axis2), (self,), backward, "swapaxes")
-
-    def __getitem__(self, index) -> Tensor:
-        """Indexing and slicing; the gradient is scattered back, repeated indices add up."""
-        if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
-        elif isinstance(index, tuple):
-            index = tuple(i.data.astype(np.intp) if isinstance(i, Tensor) else i for i in index)
-        x = self.data
-        basic = _is_basic_index(index)
-
-        def backward(g):
-            grad = np.zeros_like(x)
-            if basic:  # slices never repeat an entry
-                grad[index] = g
-            else:
-                np.add.at(grad, index, g)
-            return (grad,)
-
-        return Tensor.from_op(x[index], (self,), backward, "getitem")
-
-
-def _is_basic_index(index) -> bool:
-    """True for indices made of ints, slices, None and Ellipsis (no fancy indexing)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        isinstance(p, (numbers.Integral, slice)) or p is None or p is Ellipsis for p in parts
-    )
 
 
 def as_tensor(x, dtype=None) -> Tensor:

@@ -17,13 +17,14 @@ import numbers
 import numpy as np
 
 from dlprimer.engine.checks import as_float_array
-from dlprimer.explain.conv import as_words, check_digits, check_index, product_sum
+from dlprimer.explain.conv import as_words, check_index, product_sum
 from dlprimer.explain.core import (
     DOTS,
     IN,
     E,
     Explanation,
     R,
+    check_digits,
     f64,
     join,
     name,

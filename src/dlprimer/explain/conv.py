@@ -25,6 +25,7 @@ from dlprimer.explain.core import (
     E,
     Explanation,
     R,
+    check_digits,
     f64,
     join,
     latex_text,
@@ -46,13 +47,6 @@ def check_index(value, name_: str, size: int, what: str) -> int:
         raise ValueError(f"{name_}={value} is out of range: {what}, so {name_} must be in "
                          f"0..{size - 1} (0-based; the text counts from 1)")
     return int(value)
-
-
-def check_digits(digits) -> int:
-    """The digits option checked as :func:`dlprimer.explain.explain` checks it."""
-    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or digits < 1:
-        raise ValueError(f"digits must be a positive integer, got {digits!r}")
-    return int(digits)
 
 
 def product_sum(u, v, digits: int) -> E:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.checks import positive_int
 from dlprimer.engine.ops import concatenate
 from dlprimer.engine.tensor import Tensor, as_tensor
 from dlprimer.nn import functional as F
@@ -15,11 +16,12 @@ from dlprimer.nn.dense import Dense
 from dlprimer.nn.functional.attention import multi_head_attention
 from dlprimer.nn.functional.norm import check_eps
 from dlprimer.nn.init import glorot_uniform
-from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.nn.module import FRONT_ENDS, Module, Parameter, as_rng, register
 
 __all__ = ["MultiHeadAttention", "LayerNorm", "TransformerEncoderBlock"]
 
 
+@register
 class MultiHeadAttention(Module):
     """h attention heads side by side, each eqs. (40)-(41) on its own projections.
 
@@ -52,16 +54,14 @@ class MultiHeadAttention(Module):
     """
 
     def __init__(self, d_model: int, num_heads: int, seed=0, dtype=np.float32):
-        if not isinstance(d_model, (int, np.integer)) or d_model < 1:
-            raise ValueError(f"d_model must be a positive integer, got {d_model!r}")
-        if not isinstance(num_heads, (int, np.integer)) or num_heads < 1:
-            raise ValueError(f"num_heads must be a positive integer, got {num_heads!r}")
+        d_model = positive_int(d_model, "d_model")
+        num_heads = positive_int(num_heads, "num_heads")
         if d_model % num_heads:
             raise ValueError(
                 f"d_model ({d_model}) must be divisible by num_heads ({num_heads}): each head "
                 f"gets d_model / num_heads columns"
             )
-        self.d_model, self.num_heads = int(d_model), int(num_heads)
+        self.d_model, self.num_heads = d_model, num_heads
         rng = as_rng(seed)
         d = d_model
         self.W_q = Parameter(glorot_uniform((d, d), d, d, rng, dtype), dtype)
@@ -72,6 +72,10 @@ class MultiHeadAttention(Module):
         self.b_k = Parameter(np.zeros(d), dtype)
         self.b_v = Parameter(np.zeros(d), dtype)
         self.b_o = Parameter(np.zeros(d), dtype)
+
+    def config(self) -> dict:
+        return {"kind": "MultiHeadAttention", "d_model": self.d_model,
+                "num_heads": self.num_heads, "dtype": str(self.dtype)}
 
     def _project(self, X: Tensor, W: Tensor, b: Tensor) -> Tensor:
         """X Wᵀ + b as one 2-D product: (n, T, d) -> (n·T, d) -> (n, T, d_out)."""
@@ -113,11 +117,10 @@ class MultiHeadAttention(Module):
         then the layer's output there. Indices are 0-based; the text counts from 1.
         Self-attention without a mask. See :func:`dlprimer.explain.explain_attention`.
         """
-        from dlprimer.explain.attention import explain_attention_layer
-
-        return explain_attention_layer(self, X, digits, t=t, head=head)
+        return FRONT_ENDS["explain"](self, X, digits, t=t, head=head)
 
 
+@register
 class LayerNorm(Module):
     """Standardize each token vector over its d entries, then scale and shift (learned).
 
@@ -129,11 +132,12 @@ class LayerNorm(Module):
     """
 
     def __init__(self, d: int, eps: float = 1e-5, dtype=np.float32):
-        if not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"d must be a positive integer, got {d!r}")
-        self.d, self.eps = int(d), check_eps(eps)
-        self.weight = Parameter(np.ones(d), dtype)
-        self.bias = Parameter(np.zeros(d), dtype)
+        self.d, self.eps = positive_int(d, "d"), check_eps(eps)
+        self.weight = Parameter(np.ones(self.d), dtype)
+        self.bias = Parameter(np.zeros(self.d), dtype)
+
+    def config(self) -> dict:
+        return {"kind": "LayerNorm", "d": self.d, "eps": self.eps, "dtype": str(self.dtype)}
 
     def forward(self, x) -> Tensor:
         x = as_tensor(x, self.weight.dtype)
@@ -143,6 +147,7 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.weight, self.bias, self.eps)
 
 
+@register
 class TransformerEncoderBlock(Module):
     """One Transformer encoder block: attention and a feedforward net, each with a
     residual connection and a layer norm (post-norm, as the 2017 paper and PyTorch's
@@ -171,6 +176,11 @@ class TransformerEncoderBlock(Module):
         self.ff1 = Dense(d_model, d_ff, init="he", seed=rng, dtype=dtype)
         self.ff2 = Dense(d_ff, d_model, seed=rng, dtype=dtype)
         self.norm2 = LayerNorm(d_model, dtype=dtype)
+
+    def config(self) -> dict:
+        return {"kind": "TransformerEncoderBlock", "d_model": self.attention.d_model,
+                "num_heads": self.attention.num_heads, "d_ff": self.ff1.out_features,
+                "dtype": str(self.dtype)}
 
     def forward(self, X, mask=None) -> Tensor:
         X = as_tensor(X, self.norm1.weight.dtype)

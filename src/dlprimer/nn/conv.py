@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.checks import positive_int
 from dlprimer.engine.tensor import Tensor
 from dlprimer.nn import functional as F
 from dlprimer.nn.functional.activations import activation_function
 from dlprimer.nn.functional.conv import int_pair
 from dlprimer.nn.init import he_normal
-from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.nn.module import FRONT_ENDS, Module, Parameter, as_rng, register
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
 
 
+def _json_pair(pair: tuple[int, int]) -> int | list[int]:
+    """A (kernel, stride, padding) pair as ``config()`` writes it: one int where both
+    entries agree, else a list (JSON has no tuples); ``int_pair`` reads either back."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+@register
 class Conv2d(Module):
     """Convolutional layer z = W ⋆ x + b, eqs. (37)-(39), one kernel per output channel.
 
@@ -41,13 +49,12 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  seed=0, dtype=np.float32, activation: str | None = None):
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        in_channels = positive_int(in_channels, "in_channels")
+        out_channels = positive_int(out_channels, "out_channels")
         kh, kw = int_pair(kernel_size, "kernel_size", minimum=1)
         int_pair(stride, "stride", minimum=1)  # bad values fail here, not at the first call
         int_pair(padding, "padding", minimum=0)
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = (kh, kw)
         self.stride, self.padding = stride, padding
         activation_function(activation)  # a bad name fails here, not at the first call
@@ -56,6 +63,13 @@ class Conv2d(Module):
         shape = (out_channels, in_channels, kh, kw)
         self.W = Parameter(he_normal(shape, in_channels * kh * kw, rng, dtype), dtype)
         self.b = Parameter(np.zeros(out_channels), dtype)
+
+    def config(self) -> dict:
+        return {"kind": "Conv2d", "in_channels": self.in_channels,
+                "out_channels": self.out_channels, "kernel_size": _json_pair(self.kernel_size),
+                "stride": _json_pair(int_pair(self.stride, "stride")),
+                "padding": _json_pair(int_pair(self.padding, "padding")),
+                "activation": self.activation, "dtype": str(self.dtype)}
 
     def forward(self, x) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.W.dtype)
@@ -68,11 +82,10 @@ class Conv2d(Module):
         eqs. (38)-(39) with numbers. Indices are 0-based; the text counts from 1 as the
         primer does. See :func:`dlprimer.explain.explain_conv2d`.
         """
-        from dlprimer.explain.conv import explain_conv2d_layer
-
-        return explain_conv2d_layer(self, x, digits, channel_out=channel_out, i=i, j=j)
+        return FRONT_ENDS["explain"](self, x, digits, channel_out=channel_out, i=i, j=j)
 
 
+@register
 class MaxPool2d(Module):
     """Max over each k×k window (stride k unless given); no parameters.
 
@@ -81,12 +94,20 @@ class MaxPool2d(Module):
     """
 
     def __init__(self, k, stride=None):
+        int_pair(k, "k", minimum=1)  # bad values fail here, not at the first call
+        if stride is not None:
+            int_pair(stride, "stride", minimum=1)
         self.k, self.stride = k, stride
+
+    def config(self) -> dict:
+        stride = None if self.stride is None else _json_pair(int_pair(self.stride, "stride"))
+        return {"kind": "MaxPool2d", "k": _json_pair(int_pair(self.k, "k")), "stride": stride}
 
     def forward(self, x) -> Tensor:
         return F.max_pool2d(x, self.k, self.stride)
 
 
+@register
 class AvgPool2d(Module):
     """Mean over each k×k window (stride k unless given); no parameters.
 
@@ -95,18 +116,29 @@ class AvgPool2d(Module):
     """
 
     def __init__(self, k, stride=None):
+        int_pair(k, "k", minimum=1)  # bad values fail here, not at the first call
+        if stride is not None:
+            int_pair(stride, "stride", minimum=1)
         self.k, self.stride = k, stride
+
+    def config(self) -> dict:
+        stride = None if self.stride is None else _json_pair(int_pair(self.stride, "stride"))
+        return {"kind": "AvgPool2d", "k": _json_pair(int_pair(self.k, "k")), "stride": stride}
 
     def forward(self, x) -> Tensor:
         return F.avg_pool2d(x, self.k, self.stride)
 
 
+@register
 class Flatten(Module):
     """(n, C, H, W) → (n, C·H·W): vectorize each sample (Sec. 7) for a Dense layer.
 
     >>> Flatten()(np.zeros((2, 3, 4, 4))).shape
     (2, 48)
     """
+
+    def config(self) -> dict:
+        return {"kind": "Flatten"}
 
     def forward(self, x) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.checks import positive_int
 from dlprimer.engine.tensor import Tensor
 from dlprimer.nn.functional.activations import affine
 from dlprimer.nn.init import initialize
@@ -38,12 +39,11 @@ class Dense(Module):
 
     def __init__(self, in_features: int, out_features: int, init: str = "glorot", seed=0,
                  dtype=np.float32):
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        in_features = positive_int(in_features, "in_features")
+        out_features = positive_int(out_features, "out_features")
         rng = as_rng(seed)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = in_features
+        self.out_features = out_features
         self.W = Parameter(initialize((out_features, in_features), in_features, out_features,
                                       rng, init, dtype), dtype)
         self.b = Parameter(np.zeros(out_features), dtype)

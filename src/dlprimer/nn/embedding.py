@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.checks import positive_int
 from dlprimer.engine.tensor import Tensor
 from dlprimer.nn import functional as F
-from dlprimer.nn.module import Module, Parameter, as_rng
+from dlprimer.nn.module import Module, Parameter, as_rng, register
 
 __all__ = ["Embedding", "most_similar"]
 
 
+@register
 class Embedding(Module):
     """Token number → vector: row i of W ∈ R^{num × dim} represents token i.
 
@@ -30,11 +32,13 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, dim: int, seed=0, dtype=np.float32):
-        for name, value in (("num_embeddings", num_embeddings), ("dim", dim)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.num_embeddings, self.dim = int(num_embeddings), int(dim)
-        self.W = Parameter(as_rng(seed).standard_normal((num_embeddings, dim)), dtype)
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
+        self.dim = positive_int(dim, "dim")
+        self.W = Parameter(as_rng(seed).standard_normal((self.num_embeddings, self.dim)), dtype)
+
+    def config(self) -> dict:
+        return {"kind": "Embedding", "num_embeddings": self.num_embeddings, "dim": self.dim,
+                "dtype": str(self.dtype)}
 
     def forward(self, indices) -> Tensor:
         return F.embedding(indices, self.W)

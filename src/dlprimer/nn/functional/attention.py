@@ -1,6 +1,11 @@
 """Attention, eqs. (40)-(41) of the primer: the fused scaled dot-product primitive, the
 multi-head split, and the causal and padding masks. Re-exported by
 ``dlprimer.nn.functional``.
+
+The fused ops (``dot_product_attention``, ``multi_head_attention``) have their backward
+written out, for speed; beside each stands its specification, the same equations in
+Tensor primitives with gradients from the engine (``dot_product_attention_composite``,
+``multi_head_attention_composite``), and a test checks that they agree.
 """
 
 from __future__ import annotations
@@ -9,9 +14,11 @@ import functools
 
 import numpy as np
 
+from dlprimer.engine.ops import where
 from dlprimer.engine.tensor import Tensor, as_tensor, unbroadcast
 
-__all__ = ["dot_product_attention", "causal_mask", "padding_mask"]
+__all__ = ["dot_product_attention", "dot_product_attention_composite", "causal_mask",
+           "padding_mask", "multi_head_attention", "multi_head_attention_composite"]
 
 
 # ---------------------------------------------------------------------- attention (40)-(41)
@@ -42,21 +49,8 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
     >>> alpha.numpy().sum(axis=-1)                          # each row is a probability vector
     array([1., 1., 1.], dtype=float32)
     """
-    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if t.ndim < 2:
-            raise ValueError(f"dot_product_attention expects {name} of shape (..., T, d), "
-                             f"got shape {t.shape}")
-    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            f"dot_product_attention: q {q.shape} and k {k.shape} must share d (last axis), "
-            f"and k and v {v.shape} must share T_k (second to last axis)"
-        )
-    d = q.shape[-1]
-    scale = 1.0 / float(np.sqrt(d)) if scale is None else float(scale)
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    scores_shape = batch + (q.shape[-2], k.shape[-2])  # (..., T_q, T_k)
-    mask = None if mask is None else _check_mask(mask, scores_shape)
+    q, k, v, mask, scale, batch = _check_attention("dot_product_attention", q, k, v, mask,
+                                                   scale)
     out = np.empty(batch + (q.shape[-2], v.shape[-1]), np.result_type(q.data, k.data, v.data))
     core = _AttentionCore(q.data, k.data, v.data, mask, scale, out)
 
@@ -75,6 +69,80 @@ def dot_product_attention(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tenso
 
     alpha = Tensor.from_op(core.weights, (q, k), weights_backward, "attention_weights")
     return Tensor.from_op(out, (q, k, v), backward, "attention"), alpha  # (..., T_q, d_v), α
+
+
+def dot_product_attention_composite(q, k, v, mask=None, scale=None) -> tuple[Tensor, Tensor]:
+    """Attention, eqs. (40)-(41), in Tensor primitives: the specification of the fused
+    ``dot_product_attention``, with the same parameters, mask convention and returns.
+
+    S = scale · Q Kᵀ, the alignment scores of eq. (40); α = softmax of each row of S over
+    the keys, eq. (41); output = α V.
+
+    >>> x = Tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])    # three "words"
+    >>> out, alpha = dot_product_attention_composite(x, x, x, scale=1.0)
+    >>> fused, _ = dot_product_attention(x, x, x, scale=1.0)
+    >>> bool(np.allclose(out.numpy(), fused.numpy()))
+    True
+    """
+    q, k, v, mask, scale, _ = _check_attention("dot_product_attention_composite", q, k, v,
+                                               mask, scale)
+    S = (q @ k.swapaxes(-1, -2)) * scale  # scores, eq. (40): (..., T_q, T_k)
+    if mask is not None:
+        # NOTE: a large finite negative instead of -inf, as in the fused op: its weight
+        # e^{-huge - max} is exactly 0, and a row with every key masked stays finite.
+        S = where(mask, S, np.finfo(S.dtype).min / 2)
+    alpha = S.softmax(axis=-1)  # eq. (41), each query's row over the keys
+    if mask is not None:  # ... and a query with no key to attend to gets weights 0
+        alpha = alpha * mask.any(axis=-1, keepdims=True).astype(alpha.dtype)
+    return alpha @ v, alpha  # (..., T_q, d_v), (..., T_q, T_k)
+
+
+def multi_head_attention_composite(sources: tuple, num_heads: int,
+                                   mask=None) -> tuple[Tensor, Tensor]:
+    """The multi-head split, attention and join in Tensor primitives: the specification
+    of the fused ``multi_head_attention``, with the same arguments and returns.
+
+    >>> QKV = Tensor(np.random.default_rng(0).standard_normal((2, 5, 3 * 4)))
+    >>> joined, alpha = multi_head_attention_composite((QKV,), num_heads=2)
+    >>> joined.shape, alpha.shape
+    ((2, 5, 4), (2, 2, 5, 5))
+    """
+    sources = tuple(as_tensor(s) for s in sources)
+    if len(sources) == 1:  # the stacked [Q | K | V] of self-attention, (n, T, 3d)
+        d = sources[0].shape[-1] // 3
+        Q, K, V = (sources[0][..., i * d:(i + 1) * d] for i in range(3))  # (n, T, d) each
+    else:
+        Q, K, V = sources
+    (n, T_q, d), h = Q.shape, num_heads
+
+    def heads(a):  # (n, T, d) -> (n, h, T, d/h): head j holds columns j·d/h .. (j+1)·d/h
+        return a.reshape(a.shape[0], a.shape[1], h, d // h).transpose(0, 2, 1, 3)
+
+    # scale 1/√(d/h), the default for heads of d/h columns
+    out, alpha = dot_product_attention_composite(heads(Q), heads(K), heads(V), mask)
+    joined = out.transpose(0, 2, 1, 3).reshape(n, T_q, d)  # (n, T_q, h·d/h)
+    return joined, alpha  # (n, T_q, d), (n, h, T_q, T_k)
+
+
+def _check_attention(op: str, q, k, v, mask, scale) -> tuple:
+    """(q, k, v, mask, scale, batch): the operands as Tensors, the mask checked against
+    the scores (..., T_q, T_k), the scale as a float (1/√d by default) and the broadcast
+    batch axes; or a ValueError saying which shapes do not fit."""
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.ndim < 2:
+            raise ValueError(f"{op} expects {name} of shape (..., T, d), got shape {t.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"{op}: q {q.shape} and k {k.shape} must share d (last axis), "
+            f"and k and v {v.shape} must share T_k (second to last axis)"
+        )
+    d = q.shape[-1]
+    scale = 1.0 / float(np.sqrt(d)) if scale is None else float(scale)
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    scores_shape = batch + (q.shape[-2], k.shape[-2])  # (..., T_q, T_k)
+    mask = None if mask is None else _check_mask(mask, scores_shape)
+    return q, k, v, mask, scale, batch
 
 
 def multi_head_attention(sources: tuple, num_heads: int, mask=None) -> tuple[Tensor, Tensor]:

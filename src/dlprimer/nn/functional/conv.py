@@ -20,6 +20,7 @@ from dlprimer.engine.tensor import Tensor, as_tensor
 from dlprimer.nn.functional.activations import activation_function
 
 __all__ = [
+    "check_conv2d",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",
@@ -55,6 +56,38 @@ def _check_images(x: Tensor, op: str) -> None:
             f"{op} expects images of shape (n, C, H, W), got shape {x.shape}; "
             "add a channel axis for grayscale images: x[:, None]"
         )
+
+
+def check_conv2d(op: str, x, W, b, stride, padding) -> tuple:
+    """The operands of a convolution, checked once: (x, W, b, stride, padding, out_size),
+    the arrays as Tensors of x's dtype (b may be None), stride and padding as pairs, and
+    out_size = (H_out, W_out); or a ValueError saying what was expected."""
+    x = as_tensor(x)
+    W = as_tensor(W, dtype=x.dtype)
+    _check_images(x, op)
+    if W.ndim != 4:
+        raise ValueError(f"{op} expects W of shape (C_out, C_in, kh, kw), got shape {W.shape}")
+    _, C, H, Wd = x.shape
+    C_out, C_w, kh, kw = W.shape
+    if C != C_w:
+        raise ValueError(
+            f"{op}: x has {C} channels (shape {x.shape}) but W expects {C_w} "
+            f"(shape {W.shape}); W must be (C_out, C_in, kh, kw) with C_in = x.shape[1]"
+        )
+    sh, sw = int_pair(stride, "stride", minimum=1)
+    ph, pw = int_pair(padding, "padding", minimum=0)
+    Hp, Wp = H + 2 * ph, Wd + 2 * pw
+    if kh > Hp or kw > Wp:
+        raise ValueError(
+            f"{op}: kernel {kh}x{kw} (W shape {W.shape}) is larger than the padded input "
+            f"{Hp}x{Wp} (x shape {x.shape}, padding {padding!r})"
+        )
+    if b is not None:
+        b = as_tensor(b, dtype=x.dtype)
+        if b.shape != (C_out,):
+            raise ValueError(f"{op} expects b of shape ({C_out},), got shape {b.shape}")
+    out_size = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
+    return x, W, b, (sh, sw), (ph, pw), out_size
 
 
 @functools.cache
@@ -132,32 +165,11 @@ def conv2d(x, W, b=None, stride=1, padding=0, activation: str | None = None) -> 
     >>> float(z.numpy()[0, 0, 0, 0]) == float(x[0, 0, :3, :3].sum())   # eq. (39)
     True
     """
-    x = as_tensor(x)
-    W = as_tensor(W, dtype=x.dtype)
-    _check_images(x, "conv2d")
-    if W.ndim != 4:
-        raise ValueError(f"conv2d expects W of shape (C_out, C_in, kh, kw), got shape {W.shape}")
-    n, C, H, Wd = x.shape
-    C_out, C_w, kh, kw = W.shape
-    if C != C_w:
-        raise ValueError(
-            f"conv2d: x has {C} channels (shape {x.shape}) but W expects {C_w} "
-            f"(shape {W.shape}); W must be (C_out, C_in, kh, kw) with C_in = x.shape[1]"
-        )
-    sh, sw = int_pair(stride, "stride", minimum=1)
-    ph, pw = int_pair(padding, "padding", minimum=0)
-    Hp, Wp = H + 2 * ph, Wd + 2 * pw
-    if kh > Hp or kw > Wp:
-        raise ValueError(
-            f"conv2d: kernel {kh}x{kw} (W shape {W.shape}) is larger than the padded input "
-            f"{Hp}x{Wp} (x shape {x.shape}, padding {padding!r})"
-        )
-    if b is not None:
-        b = as_tensor(b, dtype=x.dtype)
-        if b.shape != (C_out,):
-            raise ValueError(f"conv2d expects b of shape ({C_out},), got shape {b.shape}")
+    x, W, b, (sh, sw), (ph, pw), (H_out, W_out) = check_conv2d("conv2d", x, W, b, stride,
+                                                               padding)
+    n, C = x.shape[:2]
+    C_out, _, kh, kw = W.shape
     sigma, derivative = activation_function(activation)
-    H_out, W_out = (Hp - kh) // sh + 1, (Wp - kw) // sw + 1
     grid = _ConvGrid(x.data, W.data, (sh, sw), (ph, pw), (H_out, W_out))
     W_col = W.data.transpose(0, 2, 3, 1).reshape(C_out, grid.K)  # (C_out, kh·kw·C)
     out = np.empty((n, C_out, H_out, W_out), dtype=grid.dtype)

@@ -1,4 +1,5 @@
-"""Layer normalization, one fused primitive; re-exported by ``dlprimer.nn.functional``."""
+"""Layer normalization, one fused primitive, and beside it its specification in Tensor
+primitives (``layer_norm_composite``); re-exported by ``dlprimer.nn.functional``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from dlprimer.engine.tensor import Tensor, as_tensor, unbroadcast
 
-__all__ = ["layer_norm"]
+__all__ = ["layer_norm", "layer_norm_composite"]
 
 
 def check_eps(eps) -> float:
@@ -85,3 +86,28 @@ def layer_norm(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
 
     parents = (x,) + tuple(p for p in params if p is not None)
     return Tensor.from_op(out, parents, backward, "layer_norm")
+
+
+def layer_norm_composite(x, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Layer normalization in Tensor primitives: the specification of the fused
+    ``layer_norm``, with the same parameters.
+
+    y = (x - μ) / √(σ² + eps) ⊙ weight + bias: each sample standardized (13) over its last
+    axis with the sample mean μ and the (1/d) sample variance σ² of eq. (10).
+    NOTE: a deliberate simplification: unlike ``layer_norm`` it does not rescale rows whose
+    squared deviations overflow (|x| beyond about 1e19 in float32, 1e154 in float64).
+
+    >>> layer_norm_composite(np.array([[1.0, 2.0, 3.0]])).numpy().round(4)
+    array([[-1.2247,  0.    ,  1.2247]])
+    """
+    x = as_tensor(x)
+    eps = check_eps(eps)
+    mu = x.mean(axis=-1, keepdims=True)  # μ, (..., 1)
+    centred = x - mu  # x - μ, (..., d)
+    variance = (centred * centred).mean(axis=-1, keepdims=True)  # σ², (..., 1)
+    y = centred / (variance + eps).sqrt()  # x̂, eq. (13)
+    if weight is not None:
+        y = y * as_tensor(weight, dtype=x.dtype)
+    if bias is not None:
+        y = y + as_tensor(bias, dtype=x.dtype)
+    return y

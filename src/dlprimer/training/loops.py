@@ -1,0 +1,228 @@
+"""The two training loops: gradient steps (the algorithm of Sec. 8) and L-BFGS.
+
+    1  θ ← θ⁽⁰⁾
+    2  repeat
+    3     compute the gradient ∇C(θ)          (backpropagation: loss.backward())
+    4     θ ← θ - α ∇C(θ)                     (optimizer.step(), eq. (31) or a variant)
+    5  until θ satisfies a termination condition
+
+Both read what they need from one ``Run``: the model, the prepared data, the task, the
+optimizer and the termination conditions.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dlprimer.data import tables
+from dlprimer.engine.tensor import no_grad
+from dlprimer.nn.module import Module
+from dlprimer.optim import Optimizer
+from dlprimer.training.history import History
+from dlprimer.training.targets import Task, loss_and_output
+
+__all__ = ["CHECKPOINT_EVERY", "DivergenceError", "Run", "gradient_steps", "lbfgs"]
+
+CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
+
+
+class DivergenceError(FloatingPointError):
+    """The loss became NaN or infinite; the model keeps its last finite parameters."""
+
+
+@dataclass
+class Run:
+    """Everything one fit works with: the model and its training rows (X, targets), the
+    task, the optimizer, epochs and batches, the penalty, the termination conditions, the
+    callbacks, the validation rows (X_val, targets) or None, and the History it fills."""
+
+    model: Module
+    X: np.ndarray
+    target: np.ndarray
+    task: Task
+    optimizer: Optimizer
+    epochs: int
+    batch_size: int | None = None
+    l2: float = 0.0
+    seed: int = 0
+    progress: bool = True
+    tol: float | None = None
+    grad_tol: float | None = None
+    callbacks: list = field(default_factory=list)
+    val: tuple | None = None
+    history: History = field(default_factory=History)
+
+    def loss(self, X, target):
+        """(C(θ) on these rows, the model's raw output on them)."""
+        return loss_and_output(self.model, X, target, self.task, self.l2)
+
+    def score(self, out: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """(number correct, rows) of one batch, or the sums R² needs, from its output."""
+        if self.task.output == "identity":
+            return np.array([((target - out) ** 2).sum(), target.sum(), (target**2).sum(),
+                             target.size])
+        if self.task.output == "softmax":
+            truth = target if target.ndim == 1 else target.argmax(axis=1)
+            return np.array([np.count_nonzero(out.argmax(axis=1) == truth), len(out)])
+        threshold = 0.0 if self.task.loss == "cross_entropy" else 0.5  # σ(z) > ½ ⟺ z > 0
+        return np.array([np.count_nonzero((out > threshold) == (target > 0.5)), len(out)])
+
+    def metric(self, totals: np.ndarray) -> float:
+        """Accuracy for classifiers; R² = 1 - SSE / Σ(y - ȳ)² for regression."""
+        if self.task.output != "identity":
+            return float(totals[0] / totals[1])
+        sse, total, total_sq, count = totals
+        spread = total_sq - total * total / count
+        return float(1 - sse / spread) if spread > 0 else float("nan")
+
+    def end_epoch(self, epoch: int, loss: float, metric: float) -> bool:
+        """Record the epoch (and the validation rows' loss and metric, in eval mode); True
+        when a callback stops training."""
+        h = self.history
+        h.loss.append(loss)
+        h.metric.append(metric)
+        logs = {"loss": loss, h.metric_name: metric}
+        if self.val is not None:
+            self.model.eval()
+            with no_grad(), np.errstate(all="ignore"):  # a diverging θ: the next step says
+                C, out = loss_and_output(self.model, *self.val, self.task)
+            self.model.train()
+            h.val_loss.append(float(C.data))
+            h.val_metric.append(self.metric(self.score(out, self.val[1])))
+            logs["val_loss"] = h.val_loss[-1]
+            logs["val_" + h.metric_name] = h.val_metric[-1]
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+            self.bar.update(1)
+        return any(cb.on_epoch_end(epoch, logs, self.model) for cb in self.callbacks)
+
+    bar = None
+
+
+def gradient_steps(run: Run) -> None:
+    """Steps 1-5 with ``run.optimizer``: full batch (eq. (31) exactly) or shuffled
+    mini-batches; the loss is checked for NaN/inf every step."""
+    params = run.model.parameters()
+    optimizer = run.optimizer
+    optimizer.setup(params)
+    rng = np.random.default_rng(run.seed)
+    n = len(run.X)
+    full_batch = run.batch_size is None or run.batch_size >= n
+    last_finite = [p.data.copy() for p in params]
+    checkpoint = 0
+    # NOTE: copying θ every step would cost several percent of a small model's step; a
+    # checkpoint every CHECKPOINT_EVERY mini-batch steps (every step in full batch) bounds
+    # what a divergence can lose.
+    every = 1 if full_batch else CHECKPOINT_EVERY
+    run.bar = _progress_bar(run.epochs, run.progress)
+    run.history.stop_reason = f"reached the maximum of {run.epochs} epochs"
+    step = 0
+    try:
+        for epoch in range(1, run.epochs + 1):
+            total, grad_sq, scores = 0.0, 0.0, 0
+            batches = [None] if full_batch else tables.batches(n, run.batch_size, rng)
+            with np.errstate(all="ignore"):  # NaN/inf are caught by the checks below
+                for idx in batches:
+                    Xb, yb = (run.X, run.target) if idx is None else (run.X[idx], run.target[idx])
+                    C, out = run.loss(Xb, yb)                          # C(θ)
+                    value = float(C.data)
+                    if not math.isfinite(value):
+                        _diverged(params, last_finite, checkpoint, optimizer, value, epoch, step)
+                    if step % every == 0:  # θ at which the loss is finite
+                        for p, keep in zip(params, last_finite, strict=True):
+                            np.copyto(keep, p.data)
+                        checkpoint = step
+                    for p in params:
+                        p.grad = None
+                    C.backward()                                       # step 3: ∇C(θ)
+                    if run.grad_tol is not None:
+                        grad_sq = sum(float((p.grad * p.grad).sum()) for p in params
+                                      if p.grad is not None)
+                    optimizer.step()                                   # step 4
+                    step += 1
+                    total += value * len(Xb)
+                    scores = scores + run.score(out, yb)
+            # NOTE: like Keras, the training loss and metric of an epoch are averages over
+            # its batches (θ moves during the epoch); this avoids a second pass over X.
+            epoch_loss = total / n
+            if run.end_epoch(epoch, epoch_loss, run.metric(scores)):   # step 5
+                break
+            if run.grad_tol is not None and math.sqrt(grad_sq) < run.grad_tol:
+                run.history.stop_reason = (
+                    f"gradient norm ‖∇C(θ)‖ = {math.sqrt(grad_sq):.3g} fell below "
+                    f"grad_tol={run.grad_tol} at epoch {epoch}")
+                break
+            if (run.tol is not None and epoch > 1
+                    and abs(run.history.loss[-2] - epoch_loss) < run.tol):
+                run.history.stop_reason = (f"loss changed by less than tol={run.tol} at "
+                                           f"epoch {epoch}")
+                break
+    finally:
+        if run.bar is not None:
+            run.bar.close()
+
+
+def _diverged(params, last_finite, checkpoint, optimizer, value, epoch, step):
+    for p, keep in zip(params, last_finite, strict=True):
+        p.data[...] = keep
+        p.grad = None
+    lr = getattr(optimizer, "lr", None)
+    raise DivergenceError(
+        f"the loss became {value} at epoch {epoch} (step {step + 1}) with learning rate "
+        f"α = {lr:g}: the steps are too large. Lower the learning rate (try α = {lr / 10:g}) "
+        "or standardize the inputs (standardize=True). The model keeps the parameters of "
+        f"step {checkpoint + 1}, the last checkpoint with a finite loss."
+    )
+
+
+def lbfgs(run: Run) -> None:
+    """Minimize C(θ) over θ as one vector with scipy's L-BFGS; each iteration is an epoch
+    (callbacks and early stopping see its logs)."""
+    model = run.model
+    params = model.parameters()
+    dtype = model.dtype
+    last = {}  # the latest evaluation: θ, C(θ), and the score of its output
+
+    def loss_and_grad(theta):
+        model.set_theta(theta.astype(dtype))
+        for p in params:
+            p.grad = None
+        with np.errstate(all="ignore"):
+            C, out = run.loss(run.X, run.target)
+            C.backward()
+        grad = np.concatenate([(p.grad if p.grad is not None else np.zeros_like(p.data))
+                               .ravel() for p in params])
+        value = float(C.data)
+        last.update(theta=theta.copy(), value=value, score=run.score(out, run.target))
+        return value, grad.astype(np.float64)
+
+    def record(theta):
+        # NOTE: scipy calls back with the accepted point, which it has just evaluated:
+        # reuse that evaluation instead of another pass over X.
+        if "theta" not in last or not np.array_equal(theta, last["theta"]):
+            loss_and_grad(theta)
+        if run.end_epoch(len(run.history.loss) + 1, last["value"], run.metric(last["score"])):
+            raise StopIteration  # scipy ends the minimization and returns this iterate
+
+    result = run.optimizer.minimize(loss_and_grad, model.theta(), max_iter=run.epochs,
+                                    callback=record)
+    model.set_theta(result.x.astype(dtype))
+    for p in params:
+        p.grad = None
+    if not np.isfinite(result.fun):
+        raise DivergenceError(f"L-BFGS ended with a non-finite loss ({result.fun})")
+    run.history.stop_reason = f"L-BFGS: {result.message} after {result.nit} iterations"
+    if not run.history.loss:
+        record(result.x)
+
+
+def _progress_bar(epochs: int, progress: bool):
+    if not progress or not sys.stderr.isatty():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="fit", unit="epoch", file=sys.stderr, leave=True)
