@@ -39,8 +39,6 @@ __all__ = [
     "FeedForwardRegressor",
 ]
 
-OPTIMIZERS = ("adam", "sgd", "gd", "lbfgs")
-
 _SHARED_PARAMETERS = """\
     optimizer : {"adam", "sgd", "gd", "lbfgs"}, default="adam"
         ``dp.optim.Adam``, ``SGD`` (with ``momentum``), ``GradientDescent`` (eq. (31)
@@ -124,9 +122,9 @@ class _DLPrimerEstimator(BaseEstimator):
 
     def _check_params(self) -> tuple[type, int]:
         """(the numpy float type, an int seed drawn from random_state), once per fit;
-        ``dp.fit`` and the optimizers check the numbers."""
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        the optimizer's name and numbers are checked here too (by building it), before any
+        work is done; ``dp.fit`` checks the rest."""
+        self._make_optimizer()
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
@@ -137,13 +135,13 @@ class _DLPrimerEstimator(BaseEstimator):
         return dtype.type, seed
 
     def _make_optimizer(self) -> optim.Optimizer:
+        """``optim.by_name``; L-BFGS takes no learning rate, and ``epochs`` caps its
+        iterations; only SGD takes ``momentum``."""
         if self.optimizer == "lbfgs":
-            return optim.LBFGS(max_iter=self.epochs, tol=1e-8 if self.tol is None else self.tol)
-        if self.optimizer == "adam":
-            return optim.Adam(lr=self.learning_rate)
-        if self.optimizer == "sgd":
-            return optim.SGD(lr=self.learning_rate, momentum=self.momentum)
-        return optim.GradientDescent(lr=self.learning_rate)
+            return optim.by_name("lbfgs", max_iter=self.epochs,
+                                 tol=1e-8 if self.tol is None else self.tol)
+        extra = {"momentum": self.momentum} if self.optimizer == "sgd" else {}
+        return optim.by_name(self.optimizer, self.learning_rate, **extra)
 
     def _train(self, model, X, target, seed: int) -> None:
         """``dp.fit`` on validated X and encoded targets; sets the fitted attributes."""

@@ -221,3 +221,22 @@ def test_task_option_overrides_the_guess(tmp_path):
     assert "multiclass" in forced.stdout or "class" in forced.stderr
     fails_cleanly(run("fit", "--task", "binary", cwd=tmp_path, check=False),
                   "--task applies to CSV files")
+
+
+def test_summary_of_a_network_fails_cleanly(tmp_path, saved_iris):
+    # Model III has no standard errors of this kind: summary itself says so, in one line
+    result = run("evaluate", str(saved_iris), "--data", "iris", "--summary", cwd=tmp_path,
+                 check=False)
+    assert "accuracy" in result.stdout   # the scores come first
+    fails_cleanly(result, "--summary", "Model I (SigmoidModel)", "FeedForward")
+
+
+def test_describe_asks_the_model():
+    import dlprimer as dp
+    from dlprimer.cli.commands import describe
+
+    line = describe(dp.FeedForward([4, 3, 1], activation="relu"))
+    assert line.startswith("Model III") and "activation relu, output sigmoid" in line
+    assert line.endswith("d = 19")
+    assert describe(dp.SigmoidModel(3)).startswith("Model I, the sigmoid model")
+    assert describe(dp.nn.Sequential(dp.nn.Dense(2, 2))).endswith("d = 6")

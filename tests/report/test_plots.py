@@ -234,6 +234,78 @@ def test_diagnose_a_real_fit(iris2):
     assert notes[-1].startswith("Training stopped after 40 epochs")
 
 
+def figure_texts(fig) -> str:
+    return " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+def test_network_diagram_of_a_sequential_cnn(tmp_path):
+    from matplotlib.patches import FancyBboxPatch
+
+    model = dp.nn.Sequential(dp.nn.Conv2d(1, 8, 3, padding=1), dp.nn.ReLU(), dp.nn.MaxPool2d(2),
+                             dp.nn.Flatten(), dp.nn.Dropout(0.2), dp.nn.Dense(8 * 4 * 4, 10))
+    fig = plots.network_diagram(model, path=tmp_path / "cnn.png", input_shape=(1, 8, 8))
+    assert_real_png(tmp_path / "cnn.png")
+    texts = figure_texts(fig)
+    # one box per layer before the Dense one (and the input), with kind and output shape
+    boxes = [p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 6
+    for label in ["Conv2d\nW 8×1×3×3, b 8\n→ 8×8×8", "ReLU\n→ 8×8×8", "MaxPool2d\n→ 8×4×4",
+                  "Flatten\n→ 128", "Dropout\n→ 128", "input x\n1×8×8"]:
+        assert label in texts
+    assert "W^{[6]} \\in \\mathbb{R}^{10 \\times 128}" in texts   # the Dense layer's column
+    assert "d = 1370" in fig.axes[0].get_title()
+    kinds = [e["kind"] for e in plots.architecture(model)]
+    assert kinds == ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Dropout", "Dense"]
+    assert plots.architecture(model)[2]["shape"] is None   # unknown without input_shape
+
+
+def test_network_diagram_of_a_sequential_mlp_folds_activations(tmp_path):
+    from matplotlib.patches import Circle
+
+    model = dp.nn.Sequential(dp.nn.Dense(4, 6), dp.nn.ReLU(), dp.nn.BatchNorm1d(6),
+                             dp.nn.Dense(6, 3), dp.nn.Sigmoid())
+    entries = plots.architecture(model)
+    assert [(e["kind"], e["activation"], e["shape"]) for e in entries] == [
+        ("Dense", "relu", (6,)), ("BatchNorm1d", None, (6,)), ("Dense", "sigmoid", (3,))]
+    assert model.training   # the shapes were found in evaluation mode, and the mode restored
+    fig = plots.network_diagram(model, path=tmp_path / "mlp.png")
+    assert_real_png(tmp_path / "mlp.png")
+    circles = [p for p in fig.axes[0].patches if isinstance(p, Circle)]
+    assert len(circles) == 4 + 6 + 3
+    assert "layer 1\nrelu" in figure_texts(fig) and "W^{[3]}" in figure_texts(fig)
+
+
+class TwoLayers(dp.nn.Module):
+    """A user-defined Module: no config()."""
+
+    def __init__(self):
+        self.hidden = dp.nn.Dense(3, 5)
+        self.out = dp.nn.Dense(5, 2)
+        self.scale = dp.nn.Parameter(np.ones(2))
+
+    def forward(self, x):
+        return self.out(self.hidden(x).relu()) * self.scale
+
+
+def test_network_diagram_of_a_user_defined_module(tmp_path):
+    model = TwoLayers()
+    entries = plots.architecture(model)
+    assert [(e["kind"], e["params"]) for e in entries] == [
+        ("hidden", [("W", (5, 3)), ("b", (5,))]), ("out", [("W", (2, 5)), ("b", (2,))]),
+        ("TwoLayers", [("scale", (2,))])]
+    fig = plots.network_diagram(model, path=tmp_path / "user.png")
+    assert_real_png(tmp_path / "user.png")
+    assert "hidden\nW 5×3, b 5" in figure_texts(fig)
+    assert fig.axes[0].get_title() == "TwoLayers (a user-defined Module): d = 34 parameters"
+    # a Sequential holding a user-defined layer (its config() fails) is still drawn by layer
+    seq = dp.nn.Sequential(dp.nn.Dense(3, 3), TwoLayers())
+    assert [e["kind"] for e in plots.architecture(seq)] == ["Dense", "hidden", "out", "TwoLayers"]
+    assert plots.architecture(seq)[-1]["shape"] == (2,)   # the module's output, found by a call
+    assert plots.model_name(seq) == "A Sequential network of 2 layers"
+    plots.network_diagram(seq, path=tmp_path / "mixed.png")
+    assert_real_png(tmp_path / "mixed.png")
+
+
 # --- the report -------------------------------------------------------------------------
 
 def test_write_report_binary_two_features(tmp_path, cancer_binary):
@@ -267,3 +339,19 @@ def test_write_report_multiclass_many_features(tmp_path):
     page = out.read_text(encoding="utf-8")
     assert page.count("data:image/png;base64") == 3
     assert "ROC" not in page and "13 features" not in page
+
+
+def test_write_report_of_a_sequential(tmp_path):
+    ds = dp.datasets.load("iris")
+    model = dp.nn.Sequential(dp.nn.Dense(4, 5), dp.nn.Tanh(), dp.nn.Dropout(0.1),
+                             dp.nn.Dense(5, 3))
+    history = dp.fit(model, ds.X, ds.y, optimizer=dp.optim.Adam(lr=0.05), epochs=5,
+                     standardize=True, progress=False)
+    out = write_report(tmp_path, model, history, ds.X[:30], ds.y[:30])
+    assert_real_png(tmp_path / "network_diagram.png")
+    page = out.read_text(encoding="utf-8")
+    assert "A Sequential network of 4 layers: d = 43 parameters" in page
+    rows = re.findall(r"<tr><td>(\d)</td><td>(\w+)</td><td>([^<]*)</td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td></tr>", page)
+    assert rows == [("1", "Dense", "W 5 × 4, b 5", "5", "tanh"), ("2", "Dropout", "none", "5", ""),
+                    ("3", "Dense", "W 3 × 5, b 3", "3", "identity")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.checks import positive_int
 from dlprimer.engine.tensor import Tensor
 from dlprimer.nn.functional.recurrent import lstm_scan, rnn_scan
 from dlprimer.nn.module import Module, Parameter, as_rng, register
@@ -28,8 +29,7 @@ def _uniform(rng, shape, hidden_size, dtype):
 
 def _check_sizes(**sizes):
     for name, value in sizes.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
 
 
 def _sequence(layer, X) -> Tensor:

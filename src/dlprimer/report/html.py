@@ -14,7 +14,7 @@ import numpy as np
 from dlprimer.data.files import atomic_write
 from dlprimer.training.diagnose import diagnose
 
-__all__ = ["write_report"]
+__all__ = ["architecture_rows", "write_report"]
 
 def _metrics(model, X_test, y_test) -> tuple[list[tuple[str, str]], dict]:
     """(name, value) rows for the test set, and what the figures need."""
@@ -51,13 +51,21 @@ def _metrics(model, X_test, y_test) -> tuple[list[tuple[str, str]], dict]:
     return rows, extra
 
 
-def _architecture_rows(model) -> list[tuple[str, str, str, str]]:
-    from dlprimer.report.plots import architecture
+def architecture_rows(model, input_shape=None) -> list[tuple[str, str, str, str, str]]:
+    """(ℓ, kind, parameters, output, activation) per layer, from ``plots.architecture``: a
+    Dense layer's W[ℓ] (N_ℓ × N_{ℓ-1}) and b[ℓ]; any other layer's parameter shapes and its
+    output shape where known ("?" where not)."""
+    from dlprimer.report.network import architecture, dims
 
     rows = []
-    for ell, layer in enumerate(architecture(model), 1):
-        n_in, n_out = layer["n_in"], layer["n_out"]
-        rows.append((str(ell), f"{n_out} × {n_in}", str(n_out), layer["activation"]))
+    for ell, entry in enumerate(architecture(model, input_shape), 1):
+        if entry["n_out"] is not None:
+            n_in, n_out = entry["n_in"], entry["n_out"]
+            parameters = f"W {n_out} × {n_in}, b {n_out}"
+        else:
+            parameters = ", ".join(f"{name} {dims(shape)}" for name, shape in entry["params"])
+        rows.append((str(ell), entry["kind"], parameters or "none", dims(entry["shape"]),
+                     entry["activation"] or ""))
     return rows
 
 
@@ -74,7 +82,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
     Parameters
     ----------
     directory : str or Path; created if missing
-    model : a fitted SigmoidModel, SoftmaxModel or FeedForward
+    model : a fitted model (any Module: Models I-III, a Sequential, your own)
     history : dp.History of the fit
     X_test, y_test : held-out rows (raw, as for ``predict``) and their targets
     title : str
@@ -85,6 +93,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     metric_rows, extra = _metrics(model, X_test, y_test)
+    input_shape = np.shape(model.prepare(X_test))[1:]  # one sample as the model sees it
     y_test = np.asarray(getattr(y_test, "values", y_test))
     figures = [("loss_curves.png", "Loss and metric per epoch",
                 lambda: plots.loss_curves(history))]
@@ -100,7 +109,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
         figures.append(("decision_boundary.png", "Decision regions, test rows",
                         lambda: plots.decision_boundary(model, X_test, y_test)))
     figures.append(("network_diagram.png", "The model as a network (Figures 1-3)",
-                    lambda: plots.network_diagram(model)))
+                    lambda: plots.network_diagram(model, input_shape=input_shape)))
 
     images = []
     for name, caption, draw in figures:
@@ -110,8 +119,8 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
     esc = html.escape
     diagnostics = "".join(f"<li>{esc(s)}</li>" for s in diagnose(history))
     metrics = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in metric_rows)
-    layers = "".join(f"<tr><td>{ell}</td><td>{esc(W)}</td><td>{esc(b)}</td><td>{esc(a)}</td>"
-                     "</tr>" for ell, W, b, a in _architecture_rows(model))
+    layers = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>"
+                     for row in architecture_rows(model, input_shape))
     names = getattr(model, "feature_names", None)
     features = (f"<p>Features: {esc(', '.join(names))}</p>" if names else "")
     standardized = ("<p>Inputs are standardized with the training rows' mean and standard "
@@ -134,8 +143,9 @@ figcaption {{ color: #555; font-size: 0.9em; }}
 <h2>Model</h2>
 <p>{esc(plots.model_name(model))}: d = {model.num_parameters()} parameters,
 trained for {history.epochs} epochs.</p>
-<table><tr><th>layer ℓ</th><th>W<sup>[ℓ]</sup> (N<sub>ℓ</sub> × N<sub>ℓ-1</sub>)</th>
-<th>b<sup>[ℓ]</sup></th><th>activation</th></tr>{layers}</table>
+<table><tr><th>layer ℓ</th><th>kind</th>
+<th>parameters (W<sup>[ℓ]</sup>: N<sub>ℓ</sub> × N<sub>ℓ-1</sub>)</th><th>output</th>
+<th>activation</th></tr>{layers}</table>
 {features}{standardized}
 <h2>Convergence diagnostics</h2>
 <ul>{diagnostics}</ul>

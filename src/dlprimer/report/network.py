@@ -59,7 +59,10 @@ def model_name(model) -> str:
     config = config_of(model) or {}
     for kind in kinds(model):
         if kind in NAMES:
-            return NAMES[kind].format(**config, L=len(getattr(model, "layers", ())))
+            try:
+                return NAMES[kind].format_map({**config, "L": len(getattr(model, "layers", ()))})
+            except KeyError:  # a subclass whose config() lacks what the name shows
+                return kind
     return type(model).__name__ if config else f"{type(model).__name__} (a user-defined Module)"
 
 
@@ -78,7 +81,7 @@ def box(kind: str, params: list[tuple[str, tuple]], shape=None) -> dict:
             "b": None, "shape": shape, "params": params}
 
 
-def leaf_box(model, input_shape=None) -> list[dict]:
+def leaf_box(model) -> list[dict]:
     """One box for a layer without a layout of its own."""
     params = [(name, tuple(p.shape)) for name, p in model.named_parameters()]
     return [box(kinds(model)[0], params)]
@@ -146,7 +149,7 @@ def sequential(model, config: dict, input_shape=None) -> list[dict]:
     entries: list[dict] = []
     shape = input_shape
     for i, layer in enumerate(model.layers):
-        part = architecture(layer, shape)
+        part = layout(layer, shape)
         if shape is None and i == 0 and part and part[0]["n_in"] is not None:
             shape = (part[0]["n_in"],)  # a Dense first: its input is known
         shape = output_shape(layer, shape)
@@ -173,6 +176,15 @@ def parameter_boxes(model) -> list[dict]:
         box(type(model).__name__, [])]
 
 
+def layout(model, input_shape=None) -> list[dict]:
+    """The entries of ``architecture`` before the primer's symbols are filled in."""
+    config = config_of(model)
+    for kind in kinds(model):
+        if kind in LAYOUTS:
+            return LAYOUTS[kind](model, config or {}, input_shape)
+    return leaf_box(model) if config is not None else parameter_boxes(model)
+
+
 def architecture(model, input_shape=None) -> list[dict]:
     """One entry per drawn layer ℓ = 1..L, from the model's ``config()`` and the layout
     registered for its kind.
@@ -187,13 +199,7 @@ def architecture(model, input_shape=None) -> list[dict]:
     >>> [(e["n_in"], e["n_out"], e["activation"]) for e in architecture(SoftmaxModel(4, 3))]
     [(4, 3, 'softmax')]
     """
-    config = config_of(model)
-    for kind in kinds(model):
-        if kind in LAYOUTS:
-            entries = LAYOUTS[kind](model, config or {}, input_shape)
-            break
-    else:
-        entries = leaf_box(model) if config is not None else parameter_boxes(model)
+    entries = layout(model, input_shape)
     for ell, entry in enumerate(entries, 1):  # the primer's symbols where a layout left none
         if entry["n_out"] is not None and entry["W"] is None:
             n, m = entry["n_out"], entry["n_in"]

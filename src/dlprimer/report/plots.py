@@ -6,7 +6,9 @@ Figures are drawn on matplotlib's Agg (raster) canvas without pyplot: nothing op
 window, the global backend of a notebook or script is left alone, and no figure piles up
 in pyplot's registry. In Jupyter a returned Figure shows inline as usual.
 
-Figure 4 (``descent_path``) lives in :mod:`dlprimer.report.descent` and is re-exported here.
+Figure 4 (``descent_path``) lives in :mod:`dlprimer.report.descent` and the network diagrams
+(``network_diagram``, ``architecture``, ``model_name``) in :mod:`dlprimer.report.network`;
+both are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import numpy as np
 
 from dlprimer.report.descent import descent_path
 from dlprimer.report.figures import BLUE, GREY, ORANGE, finish_figure, new_figure
+from dlprimer.report.network import architecture, model_name, network_diagram
 
 __all__ = [
+    "architecture",
     "confusion_matrix",
     "decision_boundary",
     "descent_path",
     "loss_curves",
+    "model_name",
     "network_diagram",
     "roc_auc",
     "roc_curve",
@@ -273,132 +278,3 @@ def decision_boundary(model, X, y, path=None, resolution: int = 200):
     ax.set_title(f"Decision regions of {type(model).__name__}")
     ax.legend(fontsize="small", title="class", loc="best")
     return finish_figure(fig, path)
-
-
-# --- Figures 1-3: the network -----------------------------------------------------------
-
-def architecture(model) -> list[dict]:
-    """One entry per layer ℓ = 1..L: its width, activation and the primer's symbols."""
-    from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
-
-    if isinstance(model, SigmoidModel):
-        p = model.n_features
-        return [{"n_in": p, "n_out": 1, "activation": "sigmoid",
-                 "W": rf"$w \in \mathbb{{R}}^{{{p}}}$", "b": r"$b_0 \in \mathbb{R}$"}]
-    if isinstance(model, SoftmaxModel):
-        p, K = model.n_features, model.n_outputs
-        return [{"n_in": p, "n_out": K, "activation": "softmax",
-                 "W": rf"$W \in \mathbb{{R}}^{{{K} \times {p}}}$",
-                 "b": rf"$b \in \mathbb{{R}}^{{{K}}}$"}]
-    if isinstance(model, FeedForward):
-        L = len(model.sizes) - 1
-        return [{"n_in": n_in, "n_out": n_out,
-                 "activation": model.output if ell == L else model.activation,
-                 "W": rf"$W^{{[{ell}]}} \in \mathbb{{R}}^{{{n_out} \times {n_in}}}$",
-                 "b": rf"$b^{{[{ell}]}} \in \mathbb{{R}}^{{{n_out}}}$"}
-                for ell, (n_in, n_out) in enumerate(zip(model.sizes[:-1], model.sizes[1:],
-                                                        strict=True), 1)]
-    raise TypeError(f"network_diagram draws SigmoidModel, SoftmaxModel and FeedForward, got "
-                    f"{type(model).__name__}")
-
-
-def _shown(n: int, most: int) -> list[int | None]:
-    """The neuron indices drawn for a layer of n: all, or the first and last few around
-    None (the ellipsis) so that at most ``most`` slots are used."""
-    if n <= most:
-        return list(range(n))
-    top = (most - 1) // 2 + (most - 1) % 2
-    bottom = most - 1 - top
-    return list(range(top)) + [None] + list(range(n - bottom, n))
-
-
-def network_diagram(model, path=None, max_neurons: int = 10):
-    """The model drawn as in the primer's Figures 1-3: inputs x₁…x_p, each layer's neurons
-    as circles, an arrow for every weight, and the dimensions W[ℓ] ∈ R^{N_ℓ×N_{ℓ-1}} and
-    b[ℓ] ∈ R^{N_ℓ} under each layer.
-
-    Layers wider than ``max_neurons`` show their first and last neurons around a ⋮ marker
-    with the layer's width.
-    """
-    if max_neurons < 3:
-        raise ValueError(f"max_neurons must be at least 3, got {max_neurons}")
-    layers = architecture(model)
-    sizes = [layers[0]["n_in"]] + [layer["n_out"] for layer in layers]
-    columns = [_shown(n, max_neurons) for n in sizes]
-    tallest = max(len(c) for c in columns)
-    L = len(layers)
-    fig = new_figure(max(2.0 + 1.9 * L, 5.2), 1.9 + 0.52 * tallest)
-    ax = fig.subplots()
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    radius, dx = 0.28, 2.6
-    positions = []  # per column: y of each slot, top to bottom, centred on 0
-    for slots in columns:
-        positions.append([(len(slots) - 1) / 2 - i for i in range(len(slots))])
-
-    from matplotlib.patches import Circle, FancyArrowPatch
-
-    for ell in range(L):  # arrows first, so that circles cover their ends
-        x0, x1 = ell * dx, (ell + 1) * dx
-        for i, a in enumerate(columns[ell]):
-            for j, b in enumerate(columns[ell + 1]):
-                if a is None or b is None:
-                    continue
-                start = np.array([x0, positions[ell][i]])
-                end = np.array([x1, positions[ell + 1][j]])
-                unit = (end - start) / np.linalg.norm(end - start)
-                ax.add_patch(FancyArrowPatch(start + radius * unit, end - radius * unit,
-                                             arrowstyle="-|>", mutation_scale=6,
-                                             linewidth=0.5, color="#9a9a9a", zorder=1))
-    for col, slots in enumerate(columns):
-        x = col * dx
-        for i, neuron in enumerate(slots):
-            y = positions[col][i]
-            if neuron is None:
-                ax.text(x, y, r"$\vdots$", ha="center", va="center", fontsize=14)
-                ax.text(x + radius + 0.08, y, f"{sizes[col]} in all", ha="left",
-                        va="center", fontsize="x-small", color=GREY, zorder=3,
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
-                continue
-            if col == 0:
-                ax.add_patch(Circle((x, y), radius, facecolor="white", edgecolor="black",
-                                    linewidth=1, zorder=2))
-                ax.text(x, y, f"$x_{{{neuron + 1}}}$", ha="center", va="center",
-                        fontsize="small", zorder=3)
-            else:
-                ax.add_patch(Circle((x, y), radius, facecolor="#6baed6", edgecolor="#08519c",
-                                    linewidth=1, zorder=2))
-            if col == L:  # the outputs ŷ
-                label = r"$\hat{y}$" if sizes[-1] == 1 else rf"$\hat{{y}}_{{{neuron + 1}}}$"
-                ax.annotate("", xy=(x + radius + 0.55, y), xytext=(x + radius, y),
-                            arrowprops={"arrowstyle": "-|>", "color": "black",
-                                        "linewidth": 0.8})
-                ax.text(x + radius + 0.65, y, label, ha="left", va="center")
-    top = (tallest - 1) / 2 + radius + 0.25
-    bottom = -(tallest - 1) / 2 - radius - 0.25
-    ax.text(0, top, rf"input $x \in \mathbb{{R}}^{{{sizes[0]}}}$", ha="center",
-            va="bottom", fontsize="small")
-    for ell, layer in enumerate(layers, 1):
-        x = ell * dx
-        name = "output layer" if ell == L else f"layer {ell}"
-        ax.text(x, top, f"{name}\n{layer['activation']}", ha="center", va="bottom",
-                fontsize="small")
-        ax.text(x - dx / 2, bottom, f"{layer['W']}\n{layer['b']}", ha="center", va="top",
-                fontsize="small")
-    ax.set_xlim(-radius - 0.9, L * dx + radius + 1.3)
-    ax.set_ylim(bottom - 1.0, top + 0.75)
-    d = model.num_parameters()
-    ax.set_title(f"{model_name(model)}: d = {d} parameters", fontsize="medium")
-    return finish_figure(fig, path)
-
-
-def model_name(model) -> str:
-    from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
-
-    if isinstance(model, SigmoidModel):
-        return "Model I, the sigmoid model (Figure 1)"
-    if isinstance(model, SoftmaxModel):
-        return "Model II, the softmax model (Figure 2)"
-    if isinstance(model, FeedForward):
-        return f"Model III, a feedforward network {model.sizes} (Figure 3)"
-    return type(model).__name__

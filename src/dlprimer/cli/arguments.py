@@ -1,0 +1,64 @@
+"""The argument types of the command line: each turns one option's text into a value or
+raises ArgumentTypeError with a message that says what was expected."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+__all__ = ["finite", "fraction", "hidden_widths", "non_negative", "positive"]
+
+
+def hidden_widths(text: str) -> list[int]:
+    """Hidden layer widths, comma-separated: "16,8" → [16, 8]; "", "none" or "0" → []."""
+    if text.strip() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes widths separated by commas, like 16,8; got {text!r}") from None
+    if any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"hidden widths must be positive, got {text!r}")
+    return sizes
+
+
+# NOTE: the argument types raise ArgumentTypeError with their own message: on a plain
+# ValueError argparse would print "invalid positive value", naming the function.
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text!r}")
+    return value
+
+
+def _integer(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def non_negative(text: str) -> int:
+    return _integer(text, 0, "an integer >= 0")
+
+
+def finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
