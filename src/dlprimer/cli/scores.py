@@ -6,40 +6,33 @@ from __future__ import annotations
 import numpy as np
 
 from dlprimer.cli.data import UsageError
+from dlprimer.data.tables import index_labels
+from dlprimer.training.metrics import accuracy, confusion_counts, log_loss, r2_score
 
 __all__ = ["classification_scores", "format_scores", "regression_scores", "scores"]
 
 
 def classification_scores(model, X, y) -> dict:
     """Accuracy, log-loss and the confusion matrix (rows: true class, columns: predicted)."""
-    proba = model.predict_proba(X)
     classes = list(model.classes_) if model.classes_ is not None else sorted(set(y))
-    index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted({str(v) for v in y if v not in index})
-    if unknown:
+    try:
+        truth = index_labels(y, classes)
+    except ValueError:
+        unknown = sorted({str(v) for v in y if v not in set(classes)})
         raise UsageError(f"labels {unknown[:5]} were not seen in training; the model knows "
                          f"{[str(c) for c in classes]} (the target is the one column besides "
-                         "the model's features: is it the right one?)")
-    truth = np.array([index[v] for v in y])
-    P = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
+                         "the model's features: is it the right one?)") from None
     predicted = model.predict(X)
-    pred_index = np.array([index[v] for v in predicted])
-    eps = 1e-15  # log-loss convention: clip so that log(0) never happens
-    log_loss = float(-np.mean(np.log(np.clip(P[np.arange(len(truth)), truth], eps, 1))))
-    K = len(classes)
-    confusion = np.zeros((K, K), dtype=int)
-    np.add.at(confusion, (truth, pred_index), 1)
-    return {"accuracy": float(np.mean(truth == pred_index)), "log_loss": log_loss,
+    confusion, _ = confusion_counts(np.asarray(classes)[truth], predicted, classes)
+    return {"accuracy": accuracy(np.asarray(classes)[truth], predicted),
+            "log_loss": log_loss(truth, model.predict_proba(X)),
             "confusion": confusion, "classes": [str(c) for c in classes]}
 
 
 def regression_scores(model, X, y) -> dict:
-    """Mean squared error, eq. (20), and R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)²."""
     y_hat = model.predict(X)
-    y = np.asarray(y, dtype=float)
-    mse = float(np.mean((y - y_hat) ** 2))
-    total = float(np.sum((y - y.mean()) ** 2))
-    return {"mse": mse, "r2": 1 - float(np.sum((y - y_hat) ** 2)) / total if total else np.nan}
+    y = np.asarray(y, dtype=float).reshape(y_hat.shape)
+    return {"mse": float(np.mean((y - y_hat) ** 2)), "r2": r2_score(y, y_hat)}
 
 
 def format_scores(scores: dict) -> str:

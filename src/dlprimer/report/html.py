@@ -18,7 +18,7 @@ __all__ = ["architecture_rows", "write_report"]
 
 def _metrics(model, X_test, y_test) -> tuple[list[tuple[str, str]], dict]:
     """(name, value) rows for the test set, and what the figures need."""
-    from dlprimer.report.plots import confusion_counts, roc_auc
+    from dlprimer.training.metrics import confusion_counts, r2_score, roc_auc
 
     y_test = np.asarray(getattr(y_test, "values", y_test))
     rows = [("test rows", str(len(y_test)))]
@@ -27,8 +27,7 @@ def _metrics(model, X_test, y_test) -> tuple[list[tuple[str, str]], dict]:
         y_hat = model.predict(X_test)
         y = y_test.astype(float).reshape(y_hat.shape)
         mse = float(np.mean((y - y_hat) ** 2))
-        total = float(np.sum((y - y.mean(axis=0)) ** 2))
-        r2 = 1 - float(np.sum((y - y_hat) ** 2)) / total if total > 0 else float("nan")
+        r2 = r2_score(y, y_hat)
         rows += [("mean squared error, eq. (20)", f"{mse:.4g}"), ("R²", f"{r2:.4f}")]
         return rows, extra
     y_pred = model.predict(X_test)

@@ -18,6 +18,7 @@ import numpy as np
 from dlprimer.report.descent import descent_path
 from dlprimer.report.figures import BLUE, GREY, ORANGE, finish_figure, new_figure
 from dlprimer.report.network import architecture, model_name, network_diagram
+from dlprimer.training.metrics import confusion_counts, roc_auc, roc_points  # noqa: F401 (dp.plots)
 
 __all__ = [
     "architecture",
@@ -80,31 +81,6 @@ def loss_curves(history, path=None):
 
 # --- classifiers ------------------------------------------------------------------------
 
-def confusion_counts(y_true, y_pred, labels=None) -> tuple[np.ndarray, list]:
-    """Counts C[i, j] of rows of true class labels[i] predicted as labels[j].
-
-    >>> C, labels = confusion_counts(["a", "b", "b", "a"], ["a", "b", "a", "a"])
-    >>> C, labels
-    (array([[2, 0],
-           [1, 1]]), ['a', 'b'])
-    """
-    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred must have one entry per row, got {y_true.size} "
-                         f"and {y_pred.size}")
-    if labels is None:
-        labels = np.unique(np.concatenate([y_true, y_pred])).tolist()
-    labels = list(labels)
-    index = {label: i for i, label in enumerate(labels)}
-    unknown = sorted({v for v in y_true.tolist() + y_pred.tolist() if v not in index}, key=str)
-    if unknown:
-        raise ValueError(f"labels {unknown[:5]} occur in the data but not in labels={labels}")
-    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    np.add.at(counts, ([index[v] for v in y_true.tolist()],
-                       [index[v] for v in y_pred.tolist()]), 1)
-    return counts, labels
-
-
 def confusion_matrix(y_true, y_pred, labels=None, path=None):
     """The confusion matrix as a heat map: rows are true classes, columns predictions,
     each cell annotated with its count.
@@ -136,52 +112,6 @@ def confusion_matrix(y_true, y_pred, labels=None, path=None):
     accuracy = np.trace(counts) / counts.sum() if counts.sum() else float("nan")
     ax.set_title(f"Confusion matrix (accuracy {accuracy:.3f}, n = {counts.sum()})")
     return finish_figure(fig, path)
-
-
-def _binary(y_true, scores, pos_label):
-    y_true, scores = np.asarray(y_true).ravel(), np.asarray(scores, dtype=float).ravel()
-    if y_true.shape != scores.shape:
-        raise ValueError(f"y_true and scores must have one entry per row, got {y_true.size} "
-                         f"and {scores.size}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("scores contain NaN or infinite values")
-    classes = np.unique(y_true)
-    if pos_label is None:
-        if len(classes) != 2:
-            raise ValueError(f"a ROC curve needs two classes in y_true, got {len(classes)}: "
-                             f"{classes.tolist()[:10]}; for K classes plot one class against "
-                             "the rest (pos_label=...)")
-        pos_label = classes[1]
-    positive = y_true == pos_label
-    if positive.all() or not positive.any():
-        raise ValueError(f"y_true needs both positive ({pos_label!r}) and negative rows")
-    return positive, scores
-
-
-def roc_points(y_true, scores, pos_label=None) -> tuple[np.ndarray, np.ndarray]:
-    """False and true positive rates (FPR, TPR) at every distinct threshold τ on the scores,
-    from (0, 0) to (1, 1); the larger label of y_true is positive unless ``pos_label``."""
-    positive, scores = _binary(y_true, scores, pos_label)
-    order = np.argsort(-scores, kind="mergesort")
-    scores, positive = scores[order], positive[order]
-    # one point per distinct score: ties move TPR and FPR together (a diagonal segment)
-    last = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tp = np.cumsum(positive)[last]
-    fp = (last + 1) - tp
-    tpr = np.r_[0.0, tp / positive.sum()]
-    fpr = np.r_[0.0, fp / (~positive).sum()]
-    return fpr, tpr
-
-
-def roc_auc(y_true, scores, pos_label=None) -> float:
-    """Area under the ROC curve (trapezoidal rule): the probability that a random positive
-    row scores higher than a random negative one (ties count one half).
-
-    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.75
-    """
-    fpr, tpr = roc_points(y_true, scores, pos_label)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def roc_curve(y_true, scores, pos_label=None, path=None):
