@@ -105,6 +105,11 @@ class SigmoidModel(Model):
         self.b0 = Parameter(np.zeros(()), dtype)
         self.w = Parameter(_convex_init((p,), p, 1, seed, init, dtype), dtype)
 
+    @property
+    def dtype(self) -> np.dtype:
+        # NOTE: read on every forward pass (``_input``); one attribute, not a walk over θ.
+        return self.w.dtype
+
     def config(self) -> dict:
         return {"kind": "SigmoidModel", "p": self.n_features, "dtype": str(self.dtype)}
 
@@ -143,6 +148,11 @@ class SoftmaxModel(Model):
                              "Model I (SigmoidModel) is the usual choice")
         self.b = Parameter(np.zeros(K), dtype)
         self.W = Parameter(_convex_init((K, p), p, K, seed, init, dtype), dtype)
+
+    @property
+    def dtype(self) -> np.dtype:
+        # NOTE: read on every forward pass (``_input``); one attribute, not a walk over θ.
+        return self.W.dtype
 
     def config(self) -> dict:
         return {"kind": "SoftmaxModel", "p": self.n_features, "K": self.n_outputs,
@@ -196,6 +206,11 @@ class FeedForward(Model):
                   dtype=dtype)
             for ell, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1)
         ]
+
+    @property
+    def dtype(self) -> np.dtype:
+        # NOTE: read on every forward pass (``_input``); one attribute, not a walk over θ.
+        return self.layers[0].W.dtype
 
     def config(self) -> dict:
         return {"kind": "FeedForward", "sizes": list(self.sizes), "activation": self.activation,
