@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from dlprimer import optim
+import dlprimer.optim as optim
 from dlprimer.engine.tensor import no_grad
 from dlprimer.models import ACTIVATIONS, FeedForward, SigmoidModel, SoftmaxModel
 from dlprimer.training import fit

@@ -61,9 +61,13 @@ def imports(known: dict[str, Path]) -> dict[str, set[str]]:
                     base = ".".join(pkg + ([base] if base else []))
                 if not base.startswith("dlprimer"):
                     continue
+                # NOTE: ``from pkg import sub`` runs pkg/__init__.py too, so it counts as
+                # an import of the package as well as of the submodule.
+                targets.add(base)
                 for alias in node.names:
                     sub = f"{base}.{alias.name}"
-                    targets.add(sub if sub in known else base)
+                    if sub in known:
+                        targets.add(sub)
         graph[module] = {t for t in targets if t in known and t != module}
     return graph
 

@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-from dlprimer import optim
+import dlprimer.optim as optim
 from dlprimer.cli.arguments import finite, fraction, hidden_widths, non_negative, positive
 from dlprimer.cli.commands import (
     build_model,

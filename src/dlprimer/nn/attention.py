@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import dlprimer.nn.functional as F
 from dlprimer.engine.checks import positive_int
 from dlprimer.engine.ops import concatenate
 from dlprimer.engine.tensor import Tensor, as_tensor
-from dlprimer.nn import functional as F
 from dlprimer.nn.dense import Dense
 from dlprimer.nn.functional.attention import multi_head_attention
 from dlprimer.nn.functional.norm import check_eps

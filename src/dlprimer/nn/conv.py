@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import dlprimer.nn.functional as F
 from dlprimer.engine.checks import positive_int
 from dlprimer.engine.tensor import Tensor
-from dlprimer.nn import functional as F
 from dlprimer.nn.functional.activations import activation_function
 from dlprimer.nn.functional.conv import int_pair
 from dlprimer.nn.init import he_normal

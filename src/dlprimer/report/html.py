@@ -86,7 +86,7 @@ def write_report(directory, model, history, X_test, y_test, title: str = "dlprim
     X_test, y_test : held-out rows (raw, as for ``predict``) and their targets
     title : str
     """
-    from dlprimer.report import plots
+    import dlprimer.report.plots as plots
     from dlprimer.report.figures import save_png
 
     directory = Path(directory)
