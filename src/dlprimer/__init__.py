@@ -46,9 +46,15 @@ def _summary(model, X, y):
     return summary(model, X, y)
 
 
+def _html(model):
+    from dlprimer.report.notebook import model_html
+
+    return model_html(model)
+
+
 # NOTE: model.explain() and model.summary() reach the front ends through nn's FRONT_ENDS,
 # installed here at the root, so that nn itself never imports upwards (DESIGN.md).
-nn.module.FRONT_ENDS.update(explain=_explain, summary=_summary)
+nn.module.FRONT_ENDS.update(explain=_explain, summary=_summary, html=_html)
 
 # Front ends load on first use, so ``import dlprimer`` stays light; ``dp.plots`` is the
 # figures module of ``dlprimer.report``.

@@ -83,7 +83,9 @@ class Module:
     Attributes set by ``dp.fit`` (None until then): ``task_`` ("binary", "multiclass" or
     "regression"), ``output`` (the final activation, one of ``OUTPUTS``), ``classes_`` (the
     original labels, in the order of the outputs), ``standardizer`` (applied to raw rows by
-    ``predict*``), ``feature_names``.
+    ``predict*``), ``preprocessor`` (a fitted ``dp.data.Preprocessor`` when fit on a table
+    of raw columns: it encodes and standardizes raw rows), ``feature_names``, ``converged_``
+    (False when the optimizer hit its iteration cap before its convergence test).
     """
 
     training = True
@@ -91,7 +93,9 @@ class Module:
     task_: str | None = None
     classes_: np.ndarray | None = None
     standardizer = None
+    preprocessor = None
     feature_names: list[str] | None = None
+    converged_: bool | None = None
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -284,6 +288,10 @@ class Module:
         """Statistical inference for Models I and II: per coefficient the estimate, its
         standard error, z, p-value and 95% confidence interval (odds ratios for Model I)."""
         return FRONT_ENDS["summary"](self, X, y)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of the model: its layers, parameters, task and features."""
+        return FRONT_ENDS["html"](self)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]

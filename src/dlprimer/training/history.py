@@ -18,6 +18,9 @@ class History:
     metric_name: str = "accuracy"
     stop_reason: str = ""
     best_epoch: int | None = None
+    #: max_j s_j / min_j s_j of the training features when fit without standardization
+    #: (None when standardized, or not a table): above 1000, diagnose says to standardize.
+    feature_scale_ratio: float | None = None
 
     @property
     def epochs(self) -> int:
