@@ -17,7 +17,9 @@ KEYS = ("estimate", "std_err", "z", "p_value", "ci_lower", "ci_upper")
 
 
 def fit_mle(model, X, y, **kwargs):
-    """Unpenalized maximum likelihood to convergence, in float64."""
+    """Unpenalized maximum likelihood to convergence, in float64 (on the raw rows unless
+    told: fit's default for ``standardize`` may change)."""
+    kwargs.setdefault("standardize", False)
     return dp.fit(model, X, y, optimizer=dp.optim.LBFGS(tol=1e-10), epochs=2000,
                   progress=False, **kwargs)
 
@@ -98,12 +100,17 @@ def test_model_summary_delegates_and_standardized_coefficients(cancer):
     X = cancer.X[:, [cancer.feature_names.index(f) for f in FEATURES]]
     model = dp.SigmoidModel(3, dtype=np.float64)
     fit_mle(model, X, cancer.y, standardize=True)
-    s = model.summary(X, cancer.y)  # raw rows in; the model's standardizer is applied
+    s = model.summary(X, cancer.y)  # raw rows in; per unit of the raw features by default
+    result = statsmodels_fit(sm.Logit, cancer.y, X)
+    np.testing.assert_allclose(column(s, "std_err"), result.bse, rtol=TOL)
+    np.testing.assert_allclose(column(s, "estimate"), result.params, rtol=TOL)
+    assert s.scale == "original" and any("one-unit increase" in note for note in s.notes)
+    standardized = summary(model, X, cancer.y, scale="standardized")
     result = statsmodels_fit(sm.Logit, cancer.y, model.standardizer.transform(X))
-    np.testing.assert_allclose(column(s, "std_err"), result.bse, atol=TOL)
-    np.testing.assert_allclose(column(s, "estimate"), result.params, atol=TOL)
-    assert any("standardized" in note for note in s.notes)
-    assert "standardized" in s.to_text()
+    np.testing.assert_allclose(column(standardized, "std_err"), result.bse, atol=TOL)
+    np.testing.assert_allclose(column(standardized, "estimate"), result.params, atol=TOL)
+    assert any("per standard deviation" in note for note in standardized.notes)
+    assert "standardized" in standardized.to_text()
 
 
 @pytest.fixture(scope="module")

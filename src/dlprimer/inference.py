@@ -19,15 +19,25 @@ not identifiable and have no standard errors. As statsmodels' ``MNLogit`` does, 
 summary reports the identifiable contrasts with the first class (the reference):
 b_k - b_0 and w_k - w_0 for k = 1..K-1, the log-odds of class k against class 0.
 
+Units. A model fit on standardized features x̃_j = (x_j - m_j) / s_j (eq. (13)) has
+z = b + Σ_j w_j x̃_j = (b - Σ_j w_j m_j / s_j) + Σ_j (w_j / s_j) x_j, so its parameters in
+the units of the data are θ_raw = A θ, A = [[1, -m/s], [0, diag(1/s)]], with covariance
+A I⁻¹ Aᵀ (for Model II, A acts on each class's contrast). This is exact: it is the
+maximum-likelihood fit on the raw rows. ``scale="standardized"`` reports θ and I⁻¹ instead.
+
 >>> import dlprimer as dp
 >>> ds = dp.datasets.load("breast_cancer")
 >>> X = ds.X[:, [0, 1, 4]]                   # mean radius, texture, smoothness
 >>> m = dp.SigmoidModel(3, dtype=np.float64)
->>> _ = dp.fit(m, X, ds.y, optimizer=dp.optim.LBFGS(tol=1e-10), epochs=2000, progress=False)
->>> s = summary(m, X, ds.y)
+>>> _ = dp.fit(m, X, ds.y, optimizer=dp.optim.LBFGS(tol=1e-10), epochs=2000, progress=False,
+...            standardize=True)
+>>> s = summary(m, X, ds.y)                  # per unit of each feature, as in the data
 >>> row = s.table[1]                         # w_1, the weight of x_1 = mean radius
 >>> row["term"], round(row["estimate"], 3), round(row["std_err"], 3), round(row["odds_ratio"], 3)
 ('x1', -1.397, 0.154, 0.247)
+>>> s_std = summary(m, X, ds.y, scale="standardized")  # per standard deviation
+>>> round(s_std.table[1]["estimate"] / float(m.standardizer.scale_[0]), 3)
+-1.397
 """
 
 from __future__ import annotations
@@ -43,15 +53,33 @@ from scipy.special import ndtr, ndtri
 
 from dlprimer.data import tables as _data
 from dlprimer.engine.numerics import stable_sigmoid
+from dlprimer.inference_checks import (  # noqa: F401 (MAX_CONDITION: re-exported)
+    MAX_CONDITION,
+    column_splits,
+    describe_splits,
+    invert_information,
+)
 
 __all__ = ["InferenceWarning", "Summary", "summary"]
 
-#: Above this condition number (of the information matrix scaled to unit diagonal) the
-#: inverse is numerically meaningless: standard errors are reported as NaN.
-MAX_CONDITION = 1e10
-
 #: A Newton step longer than this many standard errors means θ̂ is not the maximum.
 MAX_NEWTON_STEP_SE = 0.01
+
+#: The units a coefficient table can be in.
+SCALES = ("original", "standardized")
+
+_SCALE_NOTES = {
+    "original": "coefficients are per unit of each feature as it appears in the data: a "
+                "weight is the change in log-odds for a one-unit increase (for a one-hot "
+                "column such as 'colour=red', the change from 0 to 1). The model was fit on "
+                "the standardized features x̃ = (x - x̄)/s of eq. (13); its parameters are "
+                "mapped back exactly (w_j / s_j, and b - Σ_j w_j x̄_j / s_j for the "
+                "intercept), and the covariance with them (A I⁻¹ Aᵀ). scale='standardized' "
+                "gives the table per standard deviation.",
+    "standardized": "coefficients refer to the standardized features x̃ = (x - x̄)/s of "
+                    "eq. (13): a weight is the change in log-odds per standard deviation of "
+                    "its feature. scale='original' gives the table per unit of the data.",
+}
 
 
 class InferenceWarning(UserWarning):
@@ -74,7 +102,11 @@ class Summary:
     log_likelihood : float, at θ̂
     confidence : float, the interval's level
     notes : list of str, what the numbers refer to and any problem found
-    covariance : ndarray (d, d), I⁻¹ in the order of ``table`` (NaN when singular)
+    covariance : ndarray (d, d), the covariance of the estimates in the order of ``table``
+        (NaN when singular), on the table's scale
+    scale : "original" (per unit of each feature as in the data) or "standardized"
+        (per standard deviation, eq. (13))
+    converged : bool or None, whether the optimizer met its convergence test (None: unknown)
     """
 
     table: list[dict]
@@ -84,6 +116,8 @@ class Summary:
     confidence: float
     notes: list[str] = field(default_factory=list)
     covariance: np.ndarray | None = None
+    scale: str = "original"
+    converged: bool | None = None
 
     _COLUMNS = (("estimate", "coef"), ("std_err", "std err"), ("z", "z"),
                 ("p_value", "P>|z|"), ("ci_lower", "[{lo}"), ("ci_upper", "{hi}]"))
@@ -105,6 +139,11 @@ class Summary:
             groups.setdefault(key, []).append(row)
         return list(groups.items())
 
+    def _header(self) -> str:
+        state = {None: "", True: "    converged", False: "    not converged"}[self.converged]
+        return (f"n = {self.n}    log-likelihood = {self.log_likelihood:.4f}    "
+                f"parameters = {len(self.table)}{state}")
+
     def to_text(self) -> str:
         """An aligned table, in the layout of statsmodels' ``summary()``."""
         cols = self._columns()
@@ -116,10 +155,7 @@ class Summary:
         line_width = name_width + sum(w + 2 for w in widths)
         header = " " * name_width + "".join(f"  {h:>{w}}" for (_, h), w in
                                             zip(cols, widths, strict=True))
-        out = [self.model, "=" * line_width,
-               f"n = {self.n}    log-likelihood = {self.log_likelihood:.4f}    "
-               f"parameters = {len(self.table)}"]
-        out.append("=" * line_width)
+        out = [self.model, "=" * line_width, self._header(), "=" * line_width]
         row_index = 0
         for group, rows in self._groups():
             if group is not None:
@@ -143,8 +179,8 @@ class Summary:
 
     def _repr_html_(self) -> str:
         cols = self._columns()
-        parts = [f"<p><b>{html.escape(self.model)}</b><br>n = {self.n}, log-likelihood = "
-                 f"{self.log_likelihood:.4f}, parameters = {len(self.table)}</p>"]
+        parts = [f"<p><b>{html.escape(self.model)}</b><br>"
+                 f"{html.escape(', '.join(self._header().split('    ')))}</p>"]
         for group, rows in self._groups():
             if group is not None:
                 parts.append(f"<p><i>{html.escape(group)}</i></p>")
@@ -162,7 +198,8 @@ class Summary:
         """Plain Python types only (floats, strings, lists), e.g. for ``json.dumps``."""
         return {
             "model": self.model, "n": self.n, "log_likelihood": float(self.log_likelihood),
-            "confidence": self.confidence, "notes": list(self.notes),
+            "confidence": self.confidence, "notes": list(self.notes), "scale": self.scale,
+            "converged": self.converged,
             "coefficients": [{k: (float(v) if isinstance(v, (float, np.floating)) else v)
                               for k, v in row.items()} for row in self.table],
         }
@@ -184,7 +221,7 @@ def _fmt(value, key: str) -> str:
     return f"{value:.4f}"
 
 
-def summary(model, X, y, confidence: float = 0.95) -> Summary:
+def summary(model, X, y, confidence: float = 0.95, scale: str = "original") -> Summary:
     """Maximum-likelihood inference for a fitted Model I (``SigmoidModel``) or Model II
     (``SoftmaxModel``): estimate, standard error, z, p-value and confidence interval per
     coefficient, and odds ratios for Model I.
@@ -195,12 +232,17 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
         Its parameters should be the maximum-likelihood estimate: fit without an L2 penalty
         and to convergence (``dp.optim.LBFGS`` does both quickly), ideally in float64.
     X : array (n, p) or DataFrame
-        The training rows, raw; the model's standardizer, if it has one, is applied, and the
-        coefficients then refer to the standardized features x̃ = (x - x̄) / s of eq. (13).
+        The training rows, raw, as given to ``fit``; the model's preprocessing (its
+        ``preprocessor`` or ``standardizer``) is applied.
     y : array (n,)
         The training labels, as given to ``fit``.
     confidence : float
         The level of the intervals (0.95 gives 95% intervals).
+    scale : "original" or "standardized"
+        "original": per unit of each feature as it appears in the data (θ_raw = A θ, with
+        covariance A I⁻¹ Aᵀ; see the module's docstring). "standardized": per standard
+        deviation, for the features x̃ = (x - x̄) / s of eq. (13) the model was fit on. The
+        two agree for a model fit without standardization.
 
     Returns
     -------
@@ -212,12 +254,16 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
     unpenalized log-likelihood at the model's parameters. For a model fit with an L2
     penalty (``l2 > 0``) those parameters are shrunk towards 0, not the maximum-likelihood
     estimate, and the intervals and p-values do not have their nominal meaning; an
-    ``InferenceWarning`` says so when θ̂ is measurably away from the maximum.
+    ``InferenceWarning`` says so when θ̂ is measurably away from the maximum, and when the
+    model's ``converged_`` is False (the optimizer hit its iteration cap).
 
-    When the information matrix is singular or nearly so (condition number above 1e10
-    after scaling it to unit diagonal) — the classes are perfectly separated, or features
-    are collinear — an ``InferenceWarning`` explains which, and the standard errors, z,
-    p-values and intervals are NaN rather than meaningless numbers.
+    When the classes are (quasi-)separated — the fitted model classifies every row
+    correctly, one column alone splits a class from the others, or the information matrix
+    is singular without the features being collinear — the maximum-likelihood estimate
+    does not exist; an ``InferenceWarning`` names the columns that split two classes, and
+    the standard errors, z, p-values and intervals are NaN rather than meaningless numbers.
+    Collinear features (a singular information matrix with a singular design) are named
+    the same way.
     """
     from dlprimer.models import SigmoidModel, SoftmaxModel
 
@@ -228,24 +274,24 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
             "and have no standard errors of this kind")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    X, names = _data.as_matrix(X, "X")
-    X = X.astype(np.float64)
-    if X.shape[1] != model.n_features:
-        raise ValueError(f"X has {X.shape[1]} columns but the model has p={model.n_features} "
-                         "features; pass the rows it was fit on")
-    if not np.all(np.isfinite(X)):
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(map(repr, SCALES))}, got {scale!r}")
+    X_raw, scaler, features = _design(model, X)
+    if X_raw.shape[1] != model.n_features:
+        raise ValueError(f"X has {X_raw.shape[1]} columns but the model has "
+                         f"p={model.n_features} features; pass the rows it was fit on")
+    if not np.all(np.isfinite(X_raw)):
         raise ValueError("X contains NaN or infinite values; pass the rows the model was fit on")
-    standardized = model.standardizer is not None
-    if standardized:
-        X = model.standardizer.transform(X).astype(np.float64)
-    labels = _encode(model, y, len(X))
-    features = list(model.feature_names or names or [f"x{j + 1}" for j in range(X.shape[1])])
-    X1 = np.hstack([np.ones((len(X), 1)), X])  # X̃ = [1, X], (n, p+1)
+    X_std = X_raw if scaler is None else scaler.transform(X_raw).astype(np.float64)
+    labels = _encode(model, y, len(X_raw))
+    X1 = np.hstack([np.ones((len(X_std), 1)), X_std])  # X̃ = [1, x̃], (n, p+1)
+    K = 2 if isinstance(model, SigmoidModel) else model.n_outputs
+    classes = [str(c) for c in (model.classes_ if model.classes_ is not None else range(K))]
 
     if isinstance(model, SigmoidModel):
         theta = np.concatenate([[float(model.b0.data)], model.w.data.astype(np.float64)])
         info, score, log_lik, perfect = _model_one(X1, theta, labels)
-        separated = ""
+        fitted_splits = ""
         terms = ["intercept"] + features
         symbols = ["b0"] + [f"w{j + 1}" for j in range(len(features))]
         rows = [{"term": t, "parameter": s} for t, s in zip(terms, symbols, strict=True)]
@@ -254,11 +300,8 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
         theta_all = np.hstack([model.b.data[:, None], model.W.data]).astype(np.float64)
         info, score, log_lik, perfect, pairs = _model_two(X1, theta_all, labels)
         theta = (theta_all[1:] - theta_all[0]).ravel()  # contrasts with class 0, (K-1)(p+1)
-        classes = [str(c) for c in (model.classes_ if model.classes_ is not None
-                                    else range(model.n_outputs))]
-        separated = "; ".join(f"class {classes[k]!r} is split from class {classes[ell]!r}"
-                              for k, ell in pairs)
-        separated = f" ({separated})" if separated else ""
+        fitted_splits = "; ".join(f"class {classes[k]!r} is split from class "
+                                  f"{classes[ell]!r}" for k, ell in pairs)
         rows = []
         for k in range(1, model.n_outputs):
             rows.append({"term": "intercept", "parameter": f"b{k + 1} - b1",
@@ -268,11 +311,10 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
                      for j, f in enumerate(features)]
         title = "Model II: softmax (multinomial logistic regression), maximum-likelihood inference"
 
+    to_raw = scaler is not None and scale == "original"
     notes = []
-    if standardized:
-        notes.append("coefficients refer to the standardized features x̃ = (x - x̄)/s of "
-                      "eq. (13): a weight is the change in log-odds per standard deviation "
-                      "of its feature.")
+    if scaler is not None:
+        notes.append(_SCALE_NOTES[scale])
     if isinstance(model, SoftmaxModel):
         notes.append(f"class {classes[0]!r} is the reference: each coefficient is class k's "
                      f"parameter minus class {classes[0]!r}'s (the log-odds of k against "
@@ -281,25 +323,38 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
     if model.dtype != np.float64:
         notes.append("the model's parameters are float32; for inference fit it with "
                      "dtype=np.float64 so that θ̂ is the maximum to more digits.")
-
-    cov, problem = _invert(info, X1, ["intercept"] + features, perfect, separated)
-    if problem:
-        warnings.warn(problem, InferenceWarning, stacklevel=_stacklevel())
-        notes.append(problem)
+    problems = []
+    splits, quasi = column_splits(X_raw, labels, K)
+    named, remedy = describe_splits(X_raw, labels, splits, features, classes)
+    cov, problem = invert_information(info, X1, ["intercept"] + features, perfect, quasi,
+                                      fitted_splits, named, remedy)
     se = np.sqrt(np.diag(cov))
-    if not problem:
+    if problem:
+        problems.append(problem)
+    else:
         newton = cov @ score  # the Newton step to the maximum, in the units of θ
         worst = int(np.argmax(np.abs(newton) / se))
         if abs(newton[worst]) / se[worst] > MAX_NEWTON_STEP_SE:
-            message = (
+            problems.append(
                 f"the parameters are not at the maximum of the likelihood: one Newton step "
                 f"would move {rows[worst]['parameter']} ({rows[worst]['term']}) by "
                 f"{abs(newton[worst]) / se[worst]:.2g} standard errors. Standard errors, "
                 "p-values and intervals assume the maximum-likelihood estimate; fit without "
                 "an L2 penalty and to convergence (optimizer=dp.optim.LBFGS(tol=1e-10)).")
-            warnings.warn(message, InferenceWarning, stacklevel=_stacklevel())
-            notes.append(message)
+    converged = getattr(model, "converged_", None)
+    if converged is False:
+        problems.append(
+            "not converged: the optimizer hit its iteration cap before its convergence test "
+            "was met, so θ̂ may not be the maximum-likelihood estimate and the standard "
+            "errors, p-values and intervals may be off; fit with more epochs.")
+    for message in problems:
+        warnings.warn(message, InferenceWarning, stacklevel=_stacklevel())
+        notes.append(message)
 
+    if to_raw:
+        A = np.kron(np.eye(K - 1), _unstandardize(scaler))  # one A per contrast
+        theta, cov = A @ theta, A @ cov @ A.T  # θ_raw = A θ, Cov_raw = A I⁻¹ Aᵀ
+        se = np.sqrt(np.diag(cov))
     z = theta / se
     q = float(ndtri(0.5 + confidence / 2))  # 1.959964 for 95%
     p_values = 2 * ndtr(-np.abs(z))
@@ -312,8 +367,31 @@ def summary(model, X, y, confidence: float = 0.95) -> Summary:
                 row.update(odds_ratio=float(np.exp(theta[j])),
                            odds_ratio_ci_lower=float(np.exp(row["ci_lower"])),
                            odds_ratio_ci_upper=float(np.exp(row["ci_upper"])))
-    return Summary(table=rows, model=title, n=len(X), log_likelihood=log_lik,
-                   confidence=confidence, notes=notes, covariance=cov)
+    return Summary(table=rows, model=title, n=len(X_raw), log_likelihood=log_lik,
+                   confidence=confidence, notes=notes, covariance=cov, scale=scale,
+                   converged=converged)
+
+
+def _design(model, X) -> tuple[np.ndarray, object, list[str]]:
+    """The rows in the units of the data, the standardizer between them and the model's
+    input (or None), and the feature names: (X_raw float64 (n, p), scaler, names)."""
+    preprocessor = getattr(model, "preprocessor", None)
+    if preprocessor is not None:  # a table of raw columns: one-hot, imputed, dates as numbers
+        X_raw = np.asarray(preprocessor.encode(X), dtype=np.float64)
+        return X_raw, preprocessor.standardizer, [str(f) for f in preprocessor.feature_names_]
+    X_raw, names = _data.as_matrix(X, "X")
+    features = model.feature_names or names or [f"x{j + 1}" for j in range(X_raw.shape[1])]
+    return X_raw.astype(np.float64), model.standardizer, list(features)
+
+
+def _unstandardize(scaler) -> np.ndarray:
+    """A with θ_raw = A θ for θ = (b, w) fit on x̃ = (x - m) / s: [[1, -m/s], [0, diag(1/s)]]."""
+    m = np.asarray(scaler.mean_, dtype=np.float64)
+    s = np.asarray(scaler.scale_, dtype=np.float64)
+    A = np.zeros((m.size + 1, m.size + 1))
+    A[0, 0], A[0, 1:] = 1.0, -m / s  # b_raw = b - Σ_j w_j m_j / s_j
+    A[1:, 1:] = np.diag(1 / s)  # w_raw,j = w_j / s_j
+    return A
 
 
 def _stacklevel() -> int:
@@ -378,54 +456,3 @@ def _model_two(X1, theta_all, labels):
                 if margin[rows_k].min() > 0 > margin[rows_l].max():
                     pairs.append((k, ell))
     return info, score, log_lik, perfect, pairs
-
-
-def _invert(info, X1, design_names, perfect, separated=""):
-    """I⁻¹ through its unit-diagonal scaling, or NaN and the reason it cannot be trusted."""
-    d = info.shape[0]
-    nan = np.full((d, d), np.nan)
-    if perfect:
-        return nan, (
-            "perfect separation: the fitted model classifies every training row correctly, "
-            "so the classes can be split by a hyperplane in feature space. The maximum-"
-            "likelihood estimate does not exist (the likelihood keeps growing as the weights "
-            "grow), and standard errors are undefined; they are reported as NaN. Use fewer "
-            "features, more data, or an L2 penalty for prediction (without p-values).")
-    diag = np.diag(info)
-    if np.all(diag > 0) and np.all(np.isfinite(info)):
-        # Scaling to unit diagonal (a correlation-like matrix) makes the condition number
-        # measure collinearity, not the units of the features.
-        s = 1 / np.sqrt(diag)
-        scaled = info * s[:, None] * s[None, :]
-        condition = float(np.linalg.cond(scaled))
-        if condition <= MAX_CONDITION:
-            try:
-                cov = np.linalg.inv(scaled) * s[:, None] * s[None, :]  # I⁻¹ = S C⁻¹ S
-            except np.linalg.LinAlgError:
-                cov = None
-            if cov is not None and np.all(np.diag(cov) > 0):
-                return cov, None
-    else:
-        condition = math.inf
-    return nan, _why_singular(condition, X1, design_names, separated)
-
-
-def _why_singular(condition, X1, design_names, separated) -> str:
-    """Collinear features (the design itself is singular) or separation (it is not)."""
-    head = (f"the Fisher information matrix is singular or nearly so (condition number "
-            f"{condition:.3g} > {MAX_CONDITION:.0e}), so its inverse, and the standard errors, "
-            "cannot be computed reliably; they are reported as NaN. ")
-    scaled = X1 / np.maximum(np.linalg.norm(X1, axis=0), 1e-300)
-    _, sv, Vt = np.linalg.svd(scaled, full_matrices=False)
-    if sv[-1] <= sv[0] / math.sqrt(MAX_CONDITION) or X1.shape[0] < X1.shape[1]:
-        loading = np.abs(Vt[-1])
-        suspects = [design_names[j] for j in np.argsort(-loading) if loading[j] > 0.2]
-        return head + (
-            f"Cause: collinear features: {', '.join(repr(s) for s in suspects)} are (nearly) "
-            "linear combinations of each other (a constant column is collinear with the "
-            "intercept). Drop all but one of them, or combine them.")
-    return head + (
-        "Cause: (quasi-)perfect separation: the features are not collinear, so some "
-        "classes are (almost) perfectly split by a hyperplane and the estimates grow "
-        f"without bound{separated}. Use fewer features or more data; an L2 penalty gives "
-        "finite weights for prediction, but not p-values.")

@@ -12,6 +12,7 @@ optimizer and the termination conditions.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from dlprimer.optim import Optimizer
 from dlprimer.training.history import History
 from dlprimer.training.targets import Task, loss_and_output
 
-__all__ = ["CHECKPOINT_EVERY", "DivergenceError", "Run", "gradient_steps", "lbfgs"]
+__all__ = ["CHECKPOINT_EVERY", "DivergenceError", "Run", "bar_kind", "gradient_steps",
+           "in_kernel", "lbfgs"]
 
 CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
 
@@ -220,9 +222,36 @@ def lbfgs(run: Run) -> None:
         record(result.x)
 
 
-def _progress_bar(epochs: int, progress: bool):
-    if not progress or not sys.stderr.isatty():
-        return None
-    from tqdm.auto import tqdm
+def in_kernel() -> bool:
+    """True inside an IPython kernel (Jupyter); IPython is not imported to find out."""
+    ipython = sys.modules.get("IPython")  # a kernel has always loaded it already
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and getattr(get_ipython(), "kernel", None) is not None
 
-    return tqdm(total=epochs, desc="fit", unit="epoch", file=sys.stderr, leave=True)
+
+def bar_kind(progress: bool) -> str | None:
+    """Which progress bar ``fit`` shows: "notebook" (tqdm's widget, in a kernel with
+    ipywidgets), "text" (tqdm's text bar on stderr: a terminal, or a kernel without
+    ipywidgets), or None (``progress=False``, or neither a terminal nor a kernel, e.g. a
+    pipe, a log file or pytest)."""
+    if not progress:
+        return None
+    if in_kernel():
+        # NOTE: a kernel's stderr is no TTY, yet the notebook shows what is written to it.
+        # tqdm.auto would warn when ipywidgets is missing; choose here instead.
+        return "notebook" if importlib.util.find_spec("ipywidgets") is not None else "text"
+    return "text" if sys.stderr.isatty() else None
+
+
+def _progress_bar(epochs: int, progress: bool):
+    kind = bar_kind(progress)
+    if kind is None:
+        return None
+    options = {"total": epochs, "desc": "fit", "unit": "epoch", "leave": True}
+    if kind == "notebook":
+        from tqdm.notebook import tqdm
+
+        return tqdm(**options)
+    from tqdm import tqdm
+
+    return tqdm(file=sys.stderr, **options)
