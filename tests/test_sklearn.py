@@ -18,6 +18,7 @@ from dlprimer.sklearn import (
     SigmoidClassifier,
     SoftmaxClassifier,
 )
+from dlprimer.training.loops import ConvergenceWarning
 
 ESTIMATORS = [SigmoidClassifier(), SoftmaxClassifier(), FeedForwardClassifier(),
               FeedForwardRegressor()]
@@ -282,8 +283,9 @@ def test_grid_search_passes_numpy_integers(iris):
             "early_stopping": np.array([2])}
     search = GridSearchCV(SigmoidClassifier(), grid, cv=2).fit(X, binary)
     assert isinstance(search.best_params_["batch_size"], np.integer)
-    search = GridSearchCV(SigmoidClassifier(optimizer="lbfgs"), {"epochs": np.array([3, 5])},
-                          cv=2).fit(X, binary)
+    with pytest.warns(ConvergenceWarning, match="cap of [35] iterations"):  # too few
+        GridSearchCV(SigmoidClassifier(optimizer="lbfgs"), {"epochs": np.array([3, 5])},
+                     cv=2).fit(X, binary)
     widths = [np.int64(3), (np.int64(4), np.int32(2)), np.array([5])]
     search = GridSearchCV(FeedForwardClassifier(epochs=3), {"hidden_layer_sizes": widths},
                           cv=2).fit(X, y)

@@ -59,6 +59,9 @@ def model_config(model: Module) -> dict:
         "classes_kind": None if classes is None else classes.dtype.kind,
         "feature_names": model.feature_names,
         "standardizer": None if model.standardizer is None else model.standardizer.to_dict(),
+        "preprocessor": None if model.preprocessor is None else model.preprocessor.to_dict(),
+        "converged": model.converged_,
+        "provenance": model.provenance,
     }
 
 
@@ -169,6 +172,12 @@ def load(path, model: Module | None = None) -> Module:
     model.feature_names = _feature_names(path, config.get("feature_names"), model.n_features)
     if config.get("standardizer") is not None:
         model.standardizer = _standardizer(path, config["standardizer"], model.n_features)
+    if config.get("preprocessor") is not None:
+        model.preprocessor = _preprocessor(path, config["preprocessor"], model.n_features)
+    if isinstance(config.get("converged"), bool):
+        model.converged_ = config["converged"]
+    if isinstance(config.get("provenance"), dict):
+        model.provenance = config["provenance"]
     model.eval()
     return model
 
@@ -241,6 +250,21 @@ def _standardizer(path: Path, d, p: int | None) -> Standardizer:
     return standardizer
 
 
+def _preprocessor(path: Path, d, p: int | None):
+    """The saved Preprocessor, checked against the model's p features."""
+    from dlprimer.data.preprocess import Preprocessor
+
+    try:
+        pre = Preprocessor.from_dict(d)
+    except (ValueError, TypeError, KeyError) as err:
+        raise ModelFileError(f"{path} holds an invalid preprocessor in its metadata ({err}); "
+                             "the file was edited or corrupted, save the model again") from None
+    if p is not None and pre.n_features_out_ != p:
+        raise ModelFileError(f"{path}: its preprocessor gives {pre.n_features_out_} features "
+                             f"but the model takes p={p}; the file was edited or corrupted")
+    return pre
+
+
 def _build(path: Path, config: dict) -> Module:
     """A fresh model from the file's config, through the registry of built-in kinds."""
     dtype = config.get("dtype", "float32")
@@ -263,4 +287,5 @@ def _build(path: Path, config: dict) -> Module:
 
 #: Metadata keys that describe the file and the fit, not the architecture.
 _FILE_KEYS = {"format", "format_version", "dlprimer_version", "dtype", "parameters", "buffers",
-              "output", "task", "classes", "classes_kind", "feature_names", "standardizer"}
+              "output", "task", "classes", "classes_kind", "feature_names", "standardizer",
+              "preprocessor", "converged", "provenance"}

@@ -98,6 +98,9 @@ class SigmoidModel(Model):
     1.75
     """
 
+    #: A linear model whose coefficients get standard errors: one-hot encodings leave out
+    #: a reference category so that the intercept stays identifiable.
+    identifiable = True
     output = "sigmoid"
 
     def __init__(self, p: int, seed=0, dtype=np.float32, init: str = "zeros"):
@@ -138,6 +141,9 @@ class SoftmaxModel(Model):
     ((4, 3), (4,), 16)
     """
 
+    #: A linear model whose coefficients get standard errors: one-hot encodings leave out
+    #: a reference category so that the intercept stays identifiable.
+    identifiable = True
     output = "softmax"
 
     def __init__(self, p: int, K: int, seed=0, dtype=np.float32, init: str = "zeros"):

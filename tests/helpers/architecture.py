@@ -15,7 +15,8 @@ LAYERS = [
     ("dlprimer.data", 3), ("dlprimer.io", 3),
     ("dlprimer.training", 4),
     ("dlprimer.distributed", 5),
-    ("dlprimer.explain", 6), ("dlprimer.inference", 6), ("dlprimer.inference_checks", 6), ("dlprimer.report", 6),
+    ("dlprimer.explain", 6), ("dlprimer.inference", 6),
+    ("dlprimer.inference_checks", 6), ("dlprimer.report", 6),
     ("dlprimer.sklearn", 6), ("dlprimer.cli", 6), ("dlprimer.playground", 6),
 ]
 ROOT_RANK = 7  # dlprimer/__init__.py: the public names, above everything

@@ -1,5 +1,5 @@
 """dlprimer.report.plots and dlprimer.report: every figure is a real, non-blank PNG; descent_path
-follows eq. (31) by hand; diagnose reads synthetic histories right; the report is whole."""
+follows eq. (31) by hand; the report is whole. (diagnose: tests/training/test_diagnose.py.)"""
 
 import base64
 import re
@@ -58,6 +58,57 @@ def test_loss_curves(tmp_path, iris2):
     assert_real_png(tmp_path / "loss.png")
     only_loss = plots.loss_curves(History(loss=[3.0, 2.0, 1.5]))
     assert len(only_loss.axes) == 1
+
+
+def test_loss_curves_log_scale():
+    short = History(loss=[3.0, 2.0, 1.5])  # spans less than 100×: linear unless asked
+    assert plots.loss_curves(short).axes[0].get_yscale() == "linear"
+    assert plots.loss_curves(short, log_scale=True).axes[0].get_yscale() == "log"
+    wide = History(loss=[100.0, 1.0, 0.1])
+    assert plots.loss_curves(wide).axes[0].get_yscale() == "log"
+    assert plots.loss_curves(wide, log_scale=False).axes[0].get_yscale() == "linear"
+    # a loss that reaches 0 or below (a user's own loss) cannot go on a log axis
+    assert plots.loss_curves(History(loss=[1.0, 0.0, -1.0]),
+                             log_scale=True).axes[0].get_yscale() == "linear"
+
+
+def test_predicted_vs_actual_and_residuals(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50)
+    y_hat = y + rng.normal(0, 0.3, size=50)
+    r2 = 1 - np.sum((y - y_hat) ** 2) / np.sum((y - y.mean()) ** 2)
+    fig = plots.predicted_vs_actual(y_hat, y, path=tmp_path / "pva.png")
+    assert_real_png(tmp_path / "pva.png")
+    points = fig.axes[0].collections[0].get_offsets()
+    np.testing.assert_allclose(points, np.column_stack([y, y_hat]))  # x actual, y predicted
+    assert f"{r2:.3f}" in fig.axes[0].get_title()
+    fig = plots.residuals(y_hat, y, path=tmp_path / "res.png")
+    assert_real_png(tmp_path / "res.png")
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(),
+                               np.column_stack([y_hat, y - y_hat]))
+    rmse = np.sqrt(np.mean((y - y_hat) ** 2))
+    assert f"{rmse:.4g}" in fig.axes[0].get_title()
+
+
+def test_regression_plots_of_a_model_and_bad_input():
+    ds = dp.datasets.load("diabetes")
+    model = dp.FeedForward([ds.X.shape[1], 1], output="identity")
+    dp.fit(model, ds.X, ds.y, epochs=3, standardize=True, progress=False)
+    fig = plots.predicted_vs_actual(model, ds.y, X=ds.X)
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets()[:, 1],
+                               model.predict(ds.X).ravel(), rtol=1e-6)
+    plots.residuals(model, ds.y, X=ds.X)
+    with pytest.raises(ValueError, match="give the rows X"):
+        plots.residuals(model, ds.y)
+    with pytest.raises(ValueError, match="one value per row"):
+        plots.predicted_vs_actual([1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="NaN"):
+        plots.residuals([1.0, np.nan], [1.0, 2.0])
+    iris = dp.datasets.load("iris")
+    classifier = dp.SoftmaxModel(4, 3)
+    dp.fit(classifier, iris.X, iris.y, epochs=2, progress=False)
+    with pytest.raises(ValueError, match="classifier"):
+        plots.predicted_vs_actual(classifier, iris.y, X=iris.X)
 
 
 def test_confusion_matrix_counts_and_png(tmp_path):
@@ -178,62 +229,6 @@ def test_descent_path_errors():
         plots.descent_path(lambda t: t * t, 1.0, lr=1e200, steps=5)
 
 
-# --- diagnose ---------------------------------------------------------------------------
-
-def numbers_in(sentence: str) -> list[str]:
-    return re.findall(r"\d+(?:\.\d+)?", sentence)
-
-
-def test_diagnose_still_falling():
-    h = History(loss=list(1.0 / np.arange(1, 101)))  # 1/t: 10% lower over epochs 90..100
-    notes = diagnose(h)
-    assert "still falling" in notes[0]
-    assert "10 epochs" in notes[0] and "epoch 90" in notes[0] and "epoch 100" in notes[0]
-    assert "does not oscillate" in notes[-1]
-
-
-def test_diagnose_levelled_off():
-    h = History(loss=list(0.1 + np.exp(-np.arange(200) / 5.0)))
-    assert "levelled off" in diagnose(h)[0]
-
-
-def test_diagnose_overfitting():
-    epochs = np.arange(1, 61)
-    train = list(np.exp(-epochs / 15))
-    val = list(0.5 + 0.002 * (epochs - 20) ** 2)  # lowest (0.5) at epoch 20, 3.7 at 60
-    notes = diagnose(History(loss=train, val_loss=val))
-    overfit = [n for n in notes if n.startswith("Overfitting")]
-    assert len(overfit) == 1
-    assert "epoch 20" in overfit[0] and "0.5" in overfit[0] and "3.7" in overfit[0]
-    assert "640%" in overfit[0]  # (3.7 - 0.5) / 0.5
-    healthy = diagnose(History(loss=train, val_loss=list(np.exp(-epochs / 15) + 0.05)))
-    assert any(n.startswith("No sign of overfitting") for n in healthy)
-
-
-def test_diagnose_oscillation():
-    t = np.arange(80)
-    loss = list(1.0 + 0.5 * np.exp(-t / 40) + 0.2 * (-1.0) ** t)  # zigzag: α too high
-    notes = diagnose(History(loss=loss))
-    wobble = [n for n in notes if "oscillates" in n]
-    assert len(wobble) == 1
-    assert "78 times in 79 steps" in wobble[0] and "learning rate" in wobble[0]
-    assert numbers_in(wobble[0])
-
-
-def test_diagnose_divergence_and_short_runs():
-    notes = diagnose(History(loss=[1.0, 2.0, float("nan")]))
-    assert "epoch 3" in notes[0] and "diverged" in notes[0]
-    assert "too few" in diagnose(History(loss=[1.0]))[0]
-    assert "No epochs" in diagnose(History())[0]
-
-
-def test_diagnose_a_real_fit(iris2):
-    _, history, _, _ = iris2
-    notes = diagnose(history)
-    assert len(notes) == 4 and all(numbers_in(n) for n in notes)
-    assert notes[-1].startswith("Training stopped after 40 epochs")
-
-
 def figure_texts(fig) -> str:
     return " ".join(t.get_text() for t in fig.axes[0].texts)
 
@@ -320,7 +315,7 @@ def test_write_report_binary_two_features(tmp_path, cancer_binary):
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == len(names)
     assert base64.b64decode(images[0]) == (out.parent / "loss_curves.png").read_bytes()
-    for sentence in diagnose(history):
+    for sentence in diagnose(history, audience="cli"):
         assert sentence.split(":")[0] in page
     assert "Cancer &lt;2&gt;" in page  # escaped
     assert "ROC AUC" in page and "accuracy" in page and "d = 25 parameters" in page

@@ -144,7 +144,8 @@ def test_gradient_descent_is_equation_31():
     m.zero_grad()
     data_loss(m, X, y.astype(float), "cross_entropy").backward()
     grad = np.concatenate([m.b0.grad.ravel(), m.w.grad])
-    dp.fit(m, X, y, optimizer=dp.optim.GradientDescent(lr=0.3), epochs=1, progress=False)
+    dp.fit(m, X, y, optimizer=dp.optim.GradientDescent(lr=0.3), epochs=1, progress=False,
+           standardize=False)
     np.testing.assert_allclose(m.theta(), theta0 - 0.3 * grad)  # θ¹ = θ⁰ - α ∇C(θ⁰)
 
 

@@ -47,12 +47,12 @@ def test_values_beyond_float32_are_refused_not_turned_into_nan():
     with pytest.raises(ValueError, match="beyond what float32 holds.*float64"):
         m.predict_proba(np.full((1, 3), 1e39))
     with pytest.raises(ValueError, match="beyond what float32 holds"):
-        dp.fit(dp.SigmoidModel(3), X * 1e39, y, progress=False)
+        dp.fit(dp.SigmoidModel(3), X * 1e39, y, progress=False, standardize=False)
     wide = dp.SigmoidModel(3, dtype=np.float64)  # float64 holds them
-    dp.fit(wide, X * 1e39, y, progress=False, epochs=2)
+    dp.fit(wide, X * 1e39, y, progress=False, epochs=2, standardize=False)
     assert np.isfinite(wide.predict_proba(X * 1e39)).all()
-    big = dp.SigmoidModel(3)  # standardized first, they fit
-    dp.fit(big, X * 1e39, y, progress=False, epochs=2, standardize=True)
+    big = dp.SigmoidModel(3)  # standardized first (the default for a table), they fit
+    dp.fit(big, X * 1e39, y, progress=False, epochs=2)
     assert np.isfinite(big.predict_proba(X * 1e39)).all()
 
 

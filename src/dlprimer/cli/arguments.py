@@ -7,7 +7,7 @@ import argparse
 
 import numpy as np
 
-__all__ = ["finite", "fraction", "hidden_widths", "non_negative", "positive"]
+__all__ = ["finite", "fraction", "hidden_widths", "non_negative", "positive", "share"]
 
 
 def hidden_widths(text: str) -> list[int]:
@@ -33,6 +33,17 @@ def fraction(text: str) -> float:
         value = None
     if value is None or not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text!r}")
+    return value
+
+
+def share(text: str) -> float:
+    """A fraction in [0, 1): 0 means none."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1) (0 for none), got {text!r}")
     return value
 
 

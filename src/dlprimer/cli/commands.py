@@ -9,7 +9,14 @@ import sys
 
 import numpy as np
 
-from dlprimer.cli.data import UsageError, check_folder, data_for, load_model
+from dlprimer.cli.data import (
+    UsageError,
+    check_folder,
+    load_model,
+    same_data,
+    split_rows,
+    table_for,
+)
 from dlprimer.cli.scores import format_scores, scores
 from dlprimer.data import datasets
 from dlprimer.data.files import atomic_write
@@ -20,25 +27,25 @@ __all__ = ["build_model", "cmd_datasets", "cmd_evaluate", "cmd_explain", "cmd_pr
 
 
 def build_model(kind: str, task: str, p: int, K: int, hidden: list[int], activation: str,
-                seed: int):
+                seed: int, dtype=np.float32):
     """The model a command line asks for, checked against the task."""
     if kind == "sigmoid":
         if task != "binary":
             raise UsageError(f"--model sigmoid (Model I) is for two classes; this is a {task} "
                              "task: use --model softmax or feedforward")
-        return SigmoidModel(p, seed=seed)
+        return SigmoidModel(p, seed=seed, dtype=dtype)
     if kind == "softmax":
         if task == "regression":
             raise UsageError("--model softmax (Model II) is for classes; this is a regression "
                              "task: use --model feedforward")
-        return SoftmaxModel(p, K, seed=seed)
+        return SoftmaxModel(p, K, seed=seed, dtype=dtype)
     if task == "regression":
         sizes, output = [p, *hidden, 1], "identity"
     elif task == "binary":
         sizes, output = [p, *hidden, 1], "sigmoid"
     else:
         sizes, output = [p, *hidden, K], "softmax"
-    return FeedForward(sizes, activation=activation, output=output, seed=seed)
+    return FeedForward(sizes, activation=activation, output=output, seed=seed, dtype=dtype)
 
 
 def cmd_datasets(args) -> int:
@@ -55,7 +62,7 @@ def diagnostics(history) -> list[str]:
         from dlprimer.training.diagnose import diagnose
     except ImportError:  # the report front end is optional
         return []
-    return diagnose(history)
+    return diagnose(history, audience="cli")
 
 
 def describe(model) -> str:
@@ -72,17 +79,33 @@ def describe(model) -> str:
 
 def cmd_evaluate(args) -> int:
     model = load_model(args.model)
-    X, y = data_for(model, args.data)
-    if y is None:
-        raise UsageError(f"{args.data} has no target column to evaluate against")
-    print(f"{args.model} on {args.data} ({len(X)} rows):")
+    if args.summary and not getattr(model, "identifiable", False):
+        raise UsageError(f"--summary (standard errors, p-values) covers Model I "
+                         f"(SigmoidModel) and Model II (SoftmaxModel); this is a "
+                         f"{type(model).__name__}, whose parameters are not identifiable")
+    table = table_for(model, args.data, args.target)
+    X, y, note = table.X, table.y, f"{args.data} ({len(table.y)} rows)"
+    parts = None
+    if same_data(model, table):  # the file it was fit on: score the held-out rows only
+        origin = model.provenance
+        parts = split_rows(y, origin["test_size"], origin["validation_split"],
+                           origin["stratified"], origin["seed"])
+        if len(parts["test"]):
+            X, y = X.iloc[parts["test"]], y[parts["test"]]
+            note = (f"the {len(y)} held-out test rows of {args.data}, the file the model was "
+                    f"fit on (its other {len(table.y) - len(y)} rows were used in training)")
+        else:
+            note = (f"{args.data}, the file the model was fit on with --test-size 0: these "
+                    "are its training rows, so the scores are optimistic")
+    print(f"{args.model} on {note}:")
     print(format_scores(scores(model, X, y)))
     if args.summary:
-        try:
-            summary = model.summary(X, y)
-        except TypeError as err:  # summary itself says which models it covers
-            raise UsageError(f"--summary (standard errors, p-values): {err}") from err
-        print(summary)
+        if parts is None:
+            source = (model.provenance or {}).get("source", "the file it was fit on")
+            raise UsageError(f"--summary computes standard errors on the rows the model was "
+                             f"fit on; {args.data} is not that data: pass {source}")
+        fit_rows = parts["fit"]
+        print(model.summary(table.X.iloc[fit_rows], table.y[fit_rows]))
     return 0
 
 
@@ -90,20 +113,27 @@ def cmd_predict(args) -> int:
     if args.out:
         check_folder(args.out, "--out")
     model = load_model(args.model)
-    X, _ = data_for(model, args.data, need_target=False)
+    table = table_for(model, args.data, need_target=False)
+    X = table.X
     predictions = model.predict(X)
+    id_column = None if model.preprocessor is None else model.preprocessor.id
+    ids = X[id_column].tolist() if id_column in table.feature_names else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    first = [id_column] if ids is not None else []
     if model.output == "identity":
-        writer.writerow(["prediction"])
-        writer.writerows([[f"{v:.6g}"] for v in predictions])
+        writer.writerow([*first, "prediction"])
+        rows = [[f"{v:.6g}"] for v in predictions]
     else:
         proba = model.predict_proba(X)
         P = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
         classes = model.classes_ if model.classes_ is not None else range(P.shape[1])
-        writer.writerow(["prediction", *[f"p({c})" for c in classes]])
-        for label, row in zip(predictions, P, strict=True):
-            writer.writerow([label, *[f"{v:.6f}" for v in row]])
+        writer.writerow([*first, "prediction", *[f"p({c})" for c in classes]])
+        rows = [[label, *[f"{v:.6f}" for v in row]]
+                for label, row in zip(predictions, P, strict=True)]
+    if ids is not None:
+        rows = [[i, *row] for i, row in zip(ids, rows, strict=True)]
+    writer.writerows(rows)
     if args.out:
         atomic_write(args.out, buffer.getvalue())
         print(f"wrote {len(X)} predictions to {args.out}")
@@ -119,8 +149,9 @@ def cmd_explain(args) -> int:
         return 0
     if not args.data:
         raise UsageError("--row needs --data, the file (or bundled set) the row comes from")
-    X, _ = data_for(model, args.data, need_target=False)
+    X = table_for(model, args.data, need_target=False).X
     if not 0 <= args.row < len(X):
         raise UsageError(f"--row must lie in 0..{len(X) - 1} for {args.data}, got {args.row}")
-    print(model.explain(X[args.row]))
+    row = X.iloc[[args.row]]
+    print(model.explain(row if model.preprocessor is not None else row.to_numpy(float)[0]))
     return 0

@@ -1,39 +1,31 @@
-"""Where the command's rows come from: bundled data sets and CSV files, in a saved model's
-feature order, and the one error type for the command line's arguments and files."""
+"""Where the command's rows come from: bundled data sets and files read as raw tables, the
+split into fit / validation / test rows and how it is found again, and the one error type
+for the command line's arguments and files."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from dlprimer.data import datasets
+from dlprimer.data import datasets, reading
+from dlprimer.data.tables import train_test_split
 from dlprimer.io import load
 
-__all__ = ["UsageError", "check_folder", "data_for", "features_for", "is_csv", "labels",
-           "load_data", "load_model"]
+__all__ = ["UsageError", "check_folder", "is_file_spec", "labels", "load_model", "load_table",
+           "same_data", "split_rows", "table_for"]
 
 
 class UsageError(ValueError):
     """A problem with the command line's arguments or files."""
 
 
-def is_csv(spec: str) -> bool:
+def is_file_spec(spec: str) -> bool:
     """Whether ``spec`` names a file (by its extension or a folder in it), not a bundled set."""
-    return spec.lower().endswith((".csv", ".tsv", ".txt")) or os.path.sep in spec
-
-
-def load_data(spec: str, target: str | None = None, task: str | None = None
-              ) -> datasets.Dataset:
-    """A bundled data set by name, or a CSV file (target column: ``target`` or the last;
-    task inferred unless ``task`` says it)."""
-    if is_csv(spec) or Path(spec).is_file():
-        return datasets.read_csv(spec, target=target, task=task)
-    for option, value in (("--target", target), ("--task", task)):
-        if value is not None:
-            raise UsageError(f"{option} applies to CSV files; {spec!r} is a bundled data set")
-    return datasets.load(spec)
+    return (spec.lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq"))
+            or os.path.sep in spec or Path(spec).is_file())
 
 
 def labels(ds: datasets.Dataset) -> np.ndarray:
@@ -43,32 +35,72 @@ def labels(ds: datasets.Dataset) -> np.ndarray:
     return np.asarray(ds.class_names)[ds.y]
 
 
-def features_for(model, path: str, need_target: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Rows of a CSV in the model's feature order; the target column too when present and
-    ``need_target`` (without it, the columns the model does not use are not read)."""
-    names = model.feature_names
-    if not names:  # the model was fit on an unnamed matrix: columns by position
-        ds = datasets.read_csv(path, require_target=False)
-        return ds.X, None, ds.feature_names
-    header = datasets.read_header(path)
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise UsageError(f"{Path(path).name} lacks the model's feature column(s) {missing}; "
-                         f"it has {header}")
-    extra = [h for h in header if h not in names]
-    if not need_target:
-        ds = datasets.read_csv(path, require_target=False, ignore=extra)
+def _bundled(name: str) -> reading.Table:
+    """A bundled data set as a Table of raw columns, like a file would give."""
+    import pandas as pd
+
+    ds = datasets.load(name)
+    y = labels(ds)
+    digest = hashlib.sha256(ds.X.tobytes() + np.asarray(y).astype(str).tobytes()).hexdigest()
+    return reading.Table(
+        X=pd.DataFrame(ds.X, columns=ds.feature_names), y=y, target="target", task=ds.task,
+        class_names=ds.class_names, name=ds.name, path=Path(ds.name), sha256=digest,
+        n_read=len(ds.X), dropped=0, rows=np.arange(len(ds.X)))
+
+
+def load_table(spec: str, target: str | None = None, task: str | None = None,
+               require_target: bool = True) -> reading.Table:
+    """A bundled data set by name, or a CSV / Parquet file (target column: ``target`` or
+    the last; task inferred unless ``task`` says it)."""
+    if is_file_spec(spec):
+        return reading.read_csv(spec, target=target, task=task, require_target=require_target)
+    for option, value in (("--target", target), ("--task", task)):
+        if value is not None:
+            raise UsageError(f"{option} applies to files; {spec!r} is a bundled data set")
+    return _bundled(spec)
+
+
+def split_rows(y: np.ndarray, test_size: float, validation_split: float, stratify: bool,
+               seed: int) -> dict[str, np.ndarray]:
+    """Row positions of the fit, validation and test parts: test first from all rows, then
+    validation from the rest; a fraction of 0 leaves that part empty. The same y, fractions
+    and seed give the same parts, which is how ``evaluate`` finds the test rows again."""
+    rows = np.arange(len(y))
+    empty = np.array([], dtype=np.int64)
+    train, test = rows, empty
+    if test_size > 0:
+        train, test, _, _ = train_test_split(rows, y, test_size, stratify, seed)
+    fit, validation = train, empty
+    if validation_split > 0:
+        fit, validation, _, _ = train_test_split(train, y[train], validation_split, stratify,
+                                                 seed)
+    return {"fit": np.sort(fit), "validation": np.sort(validation), "test": np.sort(test)}
+
+
+def same_data(model, table: reading.Table) -> bool:
+    """Whether ``table`` is the data the model was fit on (same bytes, same target)."""
+    origin = model.provenance or {}
+    return origin.get("sha256") == table.sha256 and origin.get("target") == table.target
+
+
+def table_for(model, spec: str, target: str | None = None,
+              need_target: bool = True) -> reading.Table:
+    """The rows of ``spec`` for a saved model: its target column is the one it was fit
+    with unless ``target`` says otherwise; without ``need_target`` a file may lack it."""
+    if not need_target:  # every column is read; the model takes the ones it was fit on
+        table = load_table(spec, require_target=False) if is_file_spec(spec) else _bundled(spec)
     else:
-        if len(extra) > 1:
-            raise UsageError(f"{Path(path).name} has columns the model does not use: {extra}; "
-                             "keep the features and at most one target column")
-        target = extra[0] if extra else None
-        ds = datasets.read_csv(path, target=target, require_target=target is not None,
-                               task="regression" if model.output == "identity" else None)
-    order = [ds.feature_names.index(n) for n in names]
-    y = None if not need_target or ds.y is None else labels(ds)
-    return ds.X[:, order], y, names
+        if target is None and is_file_spec(spec):
+            target = (model.provenance or {}).get("target")
+        table = load_table(spec, target=target if is_file_spec(spec) else None)
+    needed = model.feature_names if model.preprocessor is None else \
+        model.preprocessor.used_columns
+    if needed:
+        missing = [n for n in needed if n not in table.feature_names]
+        if missing:
+            raise UsageError(f"{spec} lacks the model's feature column(s) {missing[:10]}; it "
+                             f"has {table.feature_names[:20]}")
+    return table
 
 
 def load_model(path: str):
@@ -76,17 +108,6 @@ def load_model(path: str):
     if not Path(path).is_file():
         raise UsageError(f"no model file at {path}; train one with `dlprimer fit --out {path}`")
     return load(path)
-
-
-def data_for(model, spec: str, need_target: bool = True):
-    """Rows (model feature order) and targets from a CSV or a bundled data set."""
-    if is_csv(spec) or Path(spec).is_file():
-        X, y, _ = features_for(model, spec, need_target)
-        return X, y
-    ds = datasets.load(spec)
-    if model.feature_names and list(ds.feature_names) != list(model.feature_names):
-        raise UsageError(f"the model was trained on other features than {spec!r} has")
-    return ds.X, labels(ds)
 
 
 def check_folder(path, option: str) -> None:

@@ -23,8 +23,16 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 import dlprimer.optim as optim
-from dlprimer.cli.arguments import finite, fraction, hidden_widths, non_negative, positive
+from dlprimer.cli.arguments import (
+    finite,
+    hidden_widths,
+    non_negative,
+    positive,
+    share,
+)
 from dlprimer.cli.commands import (
     build_model,
     cmd_datasets,
@@ -34,9 +42,9 @@ from dlprimer.cli.commands import (
     describe,
     diagnostics,
 )
-from dlprimer.cli.data import UsageError, check_folder, labels, load_data
+from dlprimer.cli.data import UsageError, check_folder, load_table, split_rows
 from dlprimer.cli.scores import format_scores, scores
-from dlprimer.data import train_test_split
+from dlprimer.data.preprocess import Preprocessor
 from dlprimer.io import save
 from dlprimer.training import fit
 
@@ -49,62 +57,122 @@ def _optimizer(name: str, lr: float | None):
     return optim.by_name(name, lr)
 
 
+def _columns(text: str | None) -> list[str]:
+    return [] if not text else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _resolve(args) -> None:
+    """Defaults that depend on the optimizer: L-BFGS (full batch, to convergence) holds no
+    rows out for validation and never stops early unless asked."""
+    lbfgs = args.optimizer == "lbfgs"
+    if args.validation_split is None:
+        args.validation_split = 0.0 if lbfgs else 0.2
+    if args.early_stopping is None:
+        args.early_stopping = 0 if lbfgs else 10
+    if args.summary and args.model == "feedforward":
+        raise UsageError("--summary (standard errors, p-values) covers --model sigmoid and "
+                         "softmax; a network's parameters have no standard errors of this kind")
+
+
 def cmd_fit(args) -> int:
     check_folder(args.out, "--out")  # before training, not after
     if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
         raise UsageError(f"--report {args.report} is a file; the report needs a folder "
                          "(it is created if missing)")
-    ds = load_data(args.data, args.target, args.task)
-    y = labels(ds)
-    K = ds.n_classes or 1
-    model = build_model(args.model, ds.task, ds.X.shape[1], K, args.hidden, args.activation,
-                        args.seed)
+    _resolve(args)
+    table = load_table(args.data, args.target, args.task)
+    pre = Preprocessor(drop=_columns(args.drop), id=args.id, features=_columns(args.features)
+                       or None, standardize=True,
+                       drop_first=args.model in ("sigmoid", "softmax"))
+    try:
+        pre.check_columns(table.feature_names)  # every bad name at once, before any work
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    y = table.y
+    stratify = table.task != "regression"
+    parts = split_rows(y, args.test_size, args.validation_split, stratify, args.seed)
+    X_fit, y_fit = table.X.iloc[parts["fit"]], y[parts["fit"]]
+    X_val, y_val = table.X.iloc[parts["validation"]], y[parts["validation"]]
+    X_test, y_test = table.X.iloc[parts["test"]], y[parts["test"]]
+    try:
+        pre.fit(X_fit)
+    except ValueError as err:
+        raise UsageError(f"{table.name}: {err}") from None
+    K = len(table.class_names or ()) or 1
+    model = build_model(args.model, table.task, pre.n_features_out_, K, args.hidden,
+                        args.activation, args.seed, dtype=np.float64 if args.summary
+                        else np.float32)  # inference wants θ̂ to more digits
     optimizer = _optimizer(args.optimizer, args.lr)
-    stratify = ds.task != "regression"
-    X_train, X_test, y_train, y_test = train_test_split(ds.X, y, args.test_size, stratify,
-                                                        args.seed)
+    origin = provenance(table, args, parts)
     settings = {
-        "data": f"{ds.name} ({ds.X.shape[0]} rows, {ds.X.shape[1]} features, {ds.task}"
-                + (f", classes {ds.class_names}" if ds.class_names else "") + ")",
+        "data": f"{table.name} ({table.n_read} rows, {len(table.feature_names)} columns, "
+                f"{table.task}" + (f", classes {table.class_names}" if table.class_names
+                                   else "") + ")",
         "model": describe(model),
         "optimizer": repr(optimizer),
         "epochs": f"at most {args.epochs}" + (
-            f", early stopping after {args.early_stopping} epochs without validation "
-            "improvement" if args.early_stopping else ""),
-        "batch size": args.batch_size or "full batch (eq. (31))",
-        "split": f"{len(y_train)} train (of which {args.validation_split:g} validation), "
-                 f"{len(y_test)} test",
-        "standardize": "yes, eq. (13), fit on the training rows",
+            f", early stopping after {args.early_stopping} epochs without "
+            f"{'validation ' if args.validation_split else ''}improvement"
+            if args.early_stopping else ""),
+        "batch size": ("full batch" if args.optimizer == "lbfgs"
+                       else args.batch_size or "full batch (eq. (31))"),
+        "split": f"{len(parts['fit'])} fit, {len(parts['validation'])} validation, "
+                 f"{len(parts['test'])} test (seed {args.seed})",
+        "standardize": "yes, eq. (13), fit on the fit rows",
         "L2 penalty": args.l2,
-        "seed": args.seed,
         "output": args.out,
     }
     print("dlprimer fit")
     for key, value in settings.items():
         print(f"  {key:12s} {value}")
+    if table.dropped:
+        print(f"left out {table.dropped} row(s) whose target {table.target!r} is missing")
+    print("columns:")
+    print("  " + pre.describe().replace("\n", "\n  "))
     start = time.perf_counter()
-    history = fit(model, X_train, y_train, optimizer=optimizer, epochs=args.epochs,
-                     batch_size=args.batch_size, validation_split=args.validation_split,
-                     seed=args.seed, progress=not args.quiet, standardize=True,
-                     early_stopping=args.early_stopping or None, l2=args.l2)
+    history = fit(model, X_fit, y_fit, optimizer=optimizer, epochs=args.epochs,
+                  batch_size=args.batch_size,
+                  validation_data=(X_val, y_val) if len(y_val) else None,
+                  seed=args.seed, progress=not args.quiet, preprocessor=pre,
+                  early_stopping=args.early_stopping or None, l2=args.l2)
     elapsed = time.perf_counter() - start
-    model.feature_names = list(ds.feature_names)
+    model.provenance = origin
     print(f"trained in {elapsed:.1f} s, {history.epochs} epochs; stopped: {history.stop_reason}")
     print(f"final loss {history.loss[-1]:.4g}"
           + (f", validation loss {history.val_loss[-1]:.4g}" if history.val_loss else ""))
-    print(f"held-out test set ({len(y_test)} rows): " + format_scores(
-        scores(model, X_test, y_test)))
+    if len(y_test):
+        print(f"held-out test set ({len(y_test)} rows): " + format_scores(
+            scores(model, X_test, y_test)))
+    else:
+        print("no test rows were held out (--test-size 0): no held-out score")
     for sentence in diagnostics(history):
         print(f"  - {sentence}")
+    summary = None
+    if args.summary:
+        summary = model.summary(X_fit, y_fit)  # exactly the rows the model was fit on
+        print(summary)
     path = save(model, args.out)
     print(f"saved the model to {path}")
     if args.report:
         from dlprimer.report import write_report
 
-        report = write_report(args.report, model, history, X_test, y_test,
-                              title=f"dlprimer fit on {ds.name}")
+        report = write_report(args.report, model, history, X_test if len(y_test) else X_fit,
+                              y_test if len(y_test) else y_fit,
+                              title=f"dlprimer fit on {table.name}",
+                              settings={k: str(v) for k, v in settings.items()},
+                              provenance={k: str(v) for k, v in origin.items()},
+                              summary=summary, y_train=y_fit)
         print(f"wrote the report to {report}")
     return 0
+
+
+def provenance(table, args, parts: dict) -> dict:
+    """What identifies the training rows again: the data's hash and rows, the split."""
+    return {"source": str(table.path), "sha256": table.sha256, "rows_read": table.n_read,
+            "rows_dropped": table.dropped, "target": table.target, "task": table.task,
+            "test_size": args.test_size, "validation_split": args.validation_split,
+            "seed": args.seed, "stratified": table.task != "regression",
+            "rows": {name: int(len(idx)) for name, idx in parts.items()}}
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -124,9 +192,18 @@ def make_parser() -> argparse.ArgumentParser:
         description="Train a model, report its held-out score and save it. With no "
                     "arguments: Model III (16,8 ReLU) on the bundled breast_cancer data.")
     p.add_argument("--data", default="breast_cancer",
-                   help="a bundled data set name (see `dlprimer datasets`) or a CSV file "
-                        "with a header row (default: breast_cancer)")
-    p.add_argument("--target", help="the CSV's target column (default: its last column)")
+                   help="a bundled data set name (see `dlprimer datasets`) or a CSV or "
+                        "Parquet file with a header row (default: breast_cancer)")
+    p.add_argument("--target", help="the file's target column (default: its last column); "
+                                    "rows where it is missing are left out")
+    p.add_argument("--drop", metavar="COLS",
+                   help="columns never to use, comma-separated")
+    p.add_argument("--id", metavar="COL",
+                   help="the row identifier column: never a feature, written first by "
+                        "`dlprimer predict`")
+    p.add_argument("--features", metavar="COLS",
+                   help="use only these columns as features, comma-separated (default: "
+                        "every usable column)")
     p.add_argument("--task", choices=["binary", "multiclass", "regression"], default=None,
                    help="what the CSV's target is (default: inferred; strings or at most 20 "
                         "distinct integers are classes, other numbers regression)")
@@ -149,14 +226,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive, default=32,
                    help="rows per gradient step; a number at least n gives full-batch "
                         "gradient descent (default: 32)")
-    p.add_argument("--validation-split", type=fraction, default=0.2,
+    p.add_argument("--validation-split", type=share, default=None,
                    help="fraction of the training rows held out to watch overfitting, in "
-                        "(0, 1) (default: 0.2)")
-    p.add_argument("--test-size", type=fraction, default=0.25,
-                   help="fraction of all rows kept aside for the final score (default: 0.25)")
-    p.add_argument("--early-stopping", type=non_negative, default=10, metavar="PATIENCE",
+                        "[0, 1); 0 holds none (default: 0.2; 0 with --optimizer lbfgs)")
+    p.add_argument("--test-size", type=share, default=0.25,
+                   help="fraction of all rows kept aside for the final score, in [0, 1); "
+                        "0 fits on every row (default: 0.25)")
+    p.add_argument("--early-stopping", type=non_negative, default=None, metavar="PATIENCE",
                    help="stop after this many epochs without validation improvement and "
-                        "keep the best weights; 0 turns it off (default: 10)")
+                        "keep the best weights; 0 turns it off (default: 10; off with "
+                        "--optimizer lbfgs)")
     p.add_argument("--l2", type=finite, default=0.0,
                    help="L2 penalty (l2/2)·Σ‖W‖² on the weights, ≥ 0; helps when classes are "
                         "separable, e.g. with --optimizer lbfgs (default: 0)")
@@ -166,6 +245,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help="where to save the model (default: model.safetensors)")
     p.add_argument("--report", metavar="DIR",
                    help="also write report.html and figures (PNG) into this folder")
+    p.add_argument("--summary", action="store_true",
+                   help="Models I and II: estimates, standard errors, z, p-values and 95%% "
+                        "CIs per unit of each feature, on exactly the rows the model was fit "
+                        "on (use with --optimizer lbfgs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_fit)
 
@@ -174,10 +257,14 @@ def make_parser() -> argparse.ArgumentParser:
                                         "(classifiers); MSE and R² (regressors).")
     p.add_argument("model", help="a model file written by `dlprimer fit`")
     p.add_argument("--data", required=True,
-                   help="a CSV with the model's feature columns and the target column, or a "
-                        "bundled data set name")
+                   help="a CSV or Parquet file with the model's columns and the target, or "
+                        "a bundled data set name; on the file the model was fit on, only its "
+                        "held-out test rows are scored")
+    p.add_argument("--target", help="the target column (default: the one the model was fit "
+                                    "with, else the last column)")
     p.add_argument("--summary", action="store_true",
-                   help="Models I and II: estimates, standard errors, z, p-values, 95%% CIs")
+                   help="Models I and II: estimates, standard errors, z, p-values, 95%% CIs, "
+                        "on the rows the model was fit on (needs the file it was fit on)")
     p.set_defaults(run=cmd_evaluate)
 
     p = commands.add_parser("predict", help="predict with a saved model",
@@ -185,7 +272,8 @@ def make_parser() -> argparse.ArgumentParser:
                                         "each class's probability, one row per input row.")
     p.add_argument("model", help="a model file written by `dlprimer fit`")
     p.add_argument("--data", required=True,
-                   help="a CSV with the model's feature columns (a target column is ignored)")
+                   help="a CSV or Parquet file with the model's columns (others are "
+                        "ignored; missing cells are imputed as in training)")
     p.add_argument("--out", help="CSV file to write (default: print to the terminal)")
     p.set_defaults(run=cmd_predict)
 

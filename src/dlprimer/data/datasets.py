@@ -1,4 +1,5 @@
-"""Real data sets to train on: five bundled with scikit-learn, and your own CSV files.
+"""Real data sets to train on: five bundled with scikit-learn (your own files:
+``dlprimer.data.reading``).
 
 The bundled sets are read from the files scikit-learn ships; nothing is downloaded.
 In every ``Dataset`` of a classification task, ``y`` holds class indices 0, ..., K-1 and
@@ -19,9 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlprimer.data.tables import encode_labels, infer_task
-
-__all__ = ["Dataset", "DatasetInfo", "info", "list", "load", "read_csv"]
+__all__ = ["Dataset", "DatasetInfo", "info", "list", "load"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,7 +168,7 @@ def load(name: str) -> Dataset:
     if key not in _BUNDLED:
         raise ValueError(
             f"unknown data set {name!r}; available: {', '.join(_BUNDLED)} "
-            "(or read your own file with datasets.read_csv(path))"
+            "(or read your own file with dp.data.read_csv(path))"
         )
     loader, task, description = _BUNDLED[key]
     found = _read_files(key)
@@ -202,215 +201,3 @@ def info() -> builtins.list[DatasetInfo]:
         rows.append(DatasetInfo(name, *ds.X.shape, ds.task, ds.n_classes))
     return rows
 
-
-# Cells read as missing values, compared after strip() and lower().
-_MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
-_SHOWN = 5  # how many line numbers an error message lists
-
-
-def _lines(numbers: builtins.list[int]) -> str:
-    shown = ", ".join(str(n) for n in numbers[:_SHOWN])
-    return shown + (f" and {len(numbers) - _SHOWN} more" if len(numbers) > _SHOWN else "")
-
-
-class _MissingFileError(FileNotFoundError, ValueError):
-    """A missing CSV file: caught as FileNotFoundError or as ValueError."""
-
-    def __str__(self) -> str:  # the message alone, not "[Errno 2] message: 'path'"
-        return self.strerror
-
-
-def _detect_delimiter(path: Path, text: str) -> str:
-    """A tab for .tsv files; else ';' or a tab where the header has one and no comma (as
-    spreadsheets in many locales export CSV); else ','."""
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if "," not in first:
-        counts = {d: first.count(d) for d in (";", "\t")}
-        best = max(counts, key=counts.get)
-        if counts[best]:
-            return best
-    return ","
-
-
-def read_header(path, delimiter: str | None = None) -> builtins.list:
-    """The column names of a CSV file, read as ``read_csv`` reads them."""
-    return _read_rows(Path(path), delimiter)[0]
-
-
-def _read_rows(path: Path, delimiter: str | None
-               ) -> tuple[builtins.list, builtins.list, builtins.list]:
-    """The header, the data rows and each row's 1-based line number in the file."""
-    if not path.exists():
-        raise _MissingFileError(2, f"no such file: {str(path)!r}", str(path))
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r} is not a file (a directory?); give the path of a CSV file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig drops a byte-order mark
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path.name} is not UTF-8 text ({err}); save it as UTF-8 CSV") from None
-    if delimiter is None:
-        delimiter = _detect_delimiter(path, text)
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter,
-                        skipinitialspace=True)  # so `a, "b, c"` reads as two fields
-    header, rows, line_numbers = None, [], []
-    for row in reader:
-        if not row or all(not cell.strip() for cell in row):
-            continue  # blank lines carry no sample
-        if header is None:
-            header = [cell.strip() for cell in row]
-            continue
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path.name} line {reader.line_num} has {len(row)} field(s) but the header "
-                f"has {len(header)}; every row needs one value per column"
-            )
-        rows.append(row)
-        line_numbers.append(reader.line_num)
-    if header is None:
-        raise ValueError(f"{path.name} is empty; expected a header row and then data rows")
-    for j, column in enumerate(header):
-        if not column:
-            raise ValueError(
-                f"{path.name}: column {j + 1} has no name in the header row; name it, or if "
-                "it is a row index written by pandas, save with to_csv(..., index=False)"
-            )
-    repeated = sorted({c for c in header if header.count(c) > 1})
-    if repeated:
-        raise ValueError(f"{path.name}: column name(s) {repeated} appear more than once")
-    if not rows:
-        raise ValueError(f"{path.name} has a header but no data rows")
-    return header, rows, line_numbers
-
-
-def read_csv(path, target: str | None = None, require_target: bool = True,
-             task: str | None = None, delimiter: str | None = None,
-             ignore=()) -> Dataset:
-    """A ``Dataset`` from a CSV file with a header row; one sample a row.
-
-    Every column but ``target`` is a numeric feature. The target (by default the last
-    column) may hold numbers or class labels (strings). The task is inferred by
-    ``dlprimer.data.infer_task`` (strings, or at most 20 distinct integers, are classes)
-    unless ``task`` says it. Class labels are sorted and coded 0..K-1, their names kept
-    in ``class_names``.
-
-    With ``require_target=False`` (a file to predict on) a missing target column is no
-    error: all columns are features and ``y`` is None; without a ``target`` name, every
-    column is read as a feature. Columns named in ``ignore`` are not read at all.
-
-    ``delimiter=None`` (the default) reads a tab-separated file for ``.tsv``, and a file
-    whose header holds ';' or tabs but no comma with that separator; otherwise ','.
-
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "flowers.csv"
-    >>> _ = path.write_text("length,width,species\\n5.1,3.5,setosa\\n7.0,3.2,versicolor\\n")
-    >>> ds = read_csv(path)
-    >>> ds.X, ds.y, ds.class_names, ds.task
-    (array([[5.1, 3.5],
-           [7. , 3.2]]), array([0, 1]), ['setosa', 'versicolor'], 'binary')
-    """
-    path = Path(path)
-    if task not in (None, "binary", "multiclass", "regression"):
-        raise ValueError(
-            f"task must be None (infer it), 'binary', 'multiclass' or 'regression', got {task!r}"
-        )
-    header, rows, line_numbers = _read_rows(path, delimiter)
-
-    if target is None and require_target:
-        target = header[-1]
-    if target is not None and target not in header:
-        if require_target:
-            hint = ""
-            separator = next((d for d in ";\t|" if d in header[0]), None)
-            if len(header) == 1 and separator is not None:
-                hint = (f"; the header is one column: is the file separated by "
-                        f"{separator!r}? pass delimiter={separator!r}")
-            raise ValueError(
-                f"{path.name} has no column {target!r}; available columns: {header}{hint}"
-            )
-        target = None
-    t = None if target is None else header.index(target)
-    features = [j for j in range(len(header)) if j != t and header[j] not in ignore]
-    if not features:
-        raise ValueError(f"{path.name} has no feature columns besides the target {target!r}")
-
-    used = set(features) | ({t} if t is not None else set())
-    missing = [(line, header[j]) for row, line in zip(rows, line_numbers, strict=True)
-               for j, cell in enumerate(row) if j in used and cell.strip().lower() in _MISSING]
-    if missing:
-        lines = sorted({line for line, _ in missing})
-        columns = builtins.list(dict.fromkeys(c for _, c in missing))
-        raise ValueError(
-            f"{path.name} has {len(missing)} missing value(s) (empty, NA or nan cells) in "
-            f"column(s) {columns}, on line(s) {_lines(lines)}; remove those rows or fill "
-            "the values in first"
-        )
-
-    X = np.empty((len(rows), len(features)))
-    for k, j in enumerate(features):
-        for i, (row, line) in enumerate(zip(rows, line_numbers, strict=True)):
-            try:
-                X[i, k] = float(row[j])
-            except ValueError:
-                raise ValueError(
-                    f"{path.name}: feature column {header[j]!r} is not numeric: line {line} "
-                    f"holds {row[j].strip()!r}; encode it as numbers or drop the column"
-                ) from None
-            if not np.isfinite(X[i, k]):
-                raise ValueError(
-                    f"{path.name}: feature column {header[j]!r} holds the infinite value "
-                    f"{row[j].strip()!r} on line {line}; only finite numbers are allowed"
-                )
-
-    y, class_names, inferred = None, None, "regression"
-    if t is not None:
-        y, class_names, inferred = _target(path, [row[t].strip() for row in rows], line_numbers,
-                                          target, task)
-    return Dataset(
-        X=X, y=y, feature_names=[header[j] for j in features], class_names=class_names,
-        task=inferred if task is None else task, name=path.stem,
-        description=f"read from {path.name}: {len(rows)} rows, {len(features)} features"
-                    + ("" if target is None else f", target {target!r}"),
-    )
-
-
-def _target(path: Path, cells: builtins.list[str], line_numbers: builtins.list[int],
-            target: str, task: str | None):
-    """The target column as (y, class_names, inferred task)."""
-    labels = [c for c in cells if not _is_number(c)]
-    if labels:
-        if task == "regression":
-            raise ValueError(
-                f"{path.name}: task='regression' needs a numeric target, but column "
-                f"{target!r} holds labels such as {labels[0]!r}"
-            )
-        values = np.array(cells)
-        inferred = "binary" if len(set(cells)) <= 2 else "multiclass"
-    else:
-        values = np.array([float(c) for c in cells])
-        if not np.all(np.isfinite(values)):
-            i = int(np.flatnonzero(~np.isfinite(values))[0])
-            raise ValueError(
-                f"{path.name}: target column {target!r} holds the infinite value "
-                f"{cells[i]!r} on line {line_numbers[i]}; only finite numbers are allowed"
-            )
-        inferred = infer_task(values)
-    if (task or inferred) == "regression":
-        return values, None, "regression"
-    y, classes = encode_labels(values)
-    if task == "binary" and len(classes) > 2:
-        raise ValueError(
-            f"{path.name}: task='binary' but column {target!r} has {len(classes)} classes; "
-            "use task='multiclass'"
-        )
-    names = [str(int(c)) if not labels and float(c).is_integer() else str(c) for c in classes]
-    return y, names, inferred
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True

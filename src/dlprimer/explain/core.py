@@ -263,7 +263,10 @@ def explain(model, x=None, digits: int = 4, **options) -> Explanation:
     model : SigmoidModel, SoftmaxModel, FeedForward, Sequential, or any registered type
     x : array (p,) or (1, p), optional
         One raw row, as for ``predict``; standardized first (eq. (13)) when the model
-        carries a standardizer. For a Sequential: one sample as its first layer takes it.
+        carries a standardizer. For a model fit on a table of raw columns (it has a
+        ``preprocessor``): one row of that table (a one-row DataFrame, a Series or a dict),
+        shown column by column from the raw value to x̃. For a Sequential: one sample as
+        its first layer takes it.
     digits : int
         Significant digits shown (``values`` keep full precision).
     **options
@@ -276,7 +279,26 @@ def explain(model, x=None, digits: int = 4, **options) -> Explanation:
         known = sorted(t if isinstance(t, str) else t.__name__ for t in _EXPLAINERS)
         raise TypeError(f"no explanation is registered for {type(model).__name__} (known: "
                         f"{known}); add one with register()")
-    return fn(model, x, digits, **options)
+    pre = getattr(model, "preprocessor", None)
+    if x is None or pre is None:
+        return fn(model, x, digits, **options)
+    steps = pre.steps(x)  # (feature, raw value, encoded x_j, x̃_j)
+    result = fn(model, np.array([encoded for _, _, encoded, _ in steps]), digits, **options)
+    rows = [("from the table" if j == 0 else "",
+             (name(feature) + ": " + _raw(raw) + " → " + sub("x", j + 1) + " = "
+              + num(encoded, digits) + " → " + sub(E("x̃", r"\tilde{x}"), j + 1) + " = "
+              + num(tilde, digits)))
+            for j, (feature, raw, encoded, tilde) in enumerate(steps)]
+    result.steps[:0] = [(label, eq.text, eq.latex) for label, eq in rows]
+    result.values["raw"] = {feature: raw for feature, raw, _, _ in steps}
+    return result
+
+
+def _raw(value) -> E:
+    """A raw cell as the table holds it (a missing cell shown as such)."""
+    text = "missing" if value is None or (isinstance(value, float) and np.isnan(value)) \
+        else str(value)
+    return E(text, r"\text{" + latex_text(text) + "}")
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -315,7 +337,7 @@ def input_row(model, x) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(np.isfinite(x)):
         raise ValueError(f"x contains NaN or infinite values at positions "
                          f"{np.flatnonzero(~np.isfinite(x)).tolist()}; impute them first")
-    s = model.standardizer
+    s = model.input_scaler
     if s is None:
         return x, x
     return x, (x - np.asarray(s.mean_, np.float64)) / np.asarray(s.scale_, np.float64)

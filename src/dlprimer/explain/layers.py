@@ -213,8 +213,8 @@ def _one_sample(model, first, x) -> np.ndarray:
         raise ValueError(f"explain takes one sample x, shaped as the first layer "
                          f"({kind_of(first)}) takes one ({axes} axes), or a batch of one; got "
                          f"shape {x.shape}; pass X[i] for sample i")
-    if model.standardizer is not None:
-        x = model.standardizer.transform(x)
+    if model.input_scaler is not None:
+        x = model.input_scaler.transform(x)
     return x.astype(model.dtype) if x.dtype.kind == "f" else x
 
 

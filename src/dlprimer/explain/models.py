@@ -57,7 +57,7 @@ def _describe_inputs(model, out: Explanation) -> None:
     if names:
         out.add("features", join(DOTS if j is None else sub("x", j + 1) + " = " + name(names[j])
                                  for j in shown_indices(len(names))))
-    if model.standardizer is not None:
+    if model.input_scaler is not None:
         out.add("standardize, eq. (13)",
                 E("x̃ⱼ = (xⱼ − x̄ⱼ)/sⱼ with the training mean x̄ⱼ and s.d. sⱼ; the model sees x̃",
                   r"\tilde{x}_j = (x_j - \bar{x}_j)/s_j \text{ with the training mean }"
@@ -69,9 +69,9 @@ def _show_input(model, x, digits: int, out: Explanation) -> tuple[np.ndarray, E]
     x, x_tilde = input_row(model, x)
     out.values.update(x=x, x_tilde=x_tilde)
     out.add("input", "x = " + vec(x, digits))
-    if model.standardizer is None:
+    if model.input_scaler is None:
         return x_tilde, E("x")
-    mean, scale = model.standardizer.mean_, model.standardizer.scale_
+    mean, scale = model.input_scaler.mean_, model.input_scaler.scale_
     x_sym = E("x̃", r"\tilde{x}")
     for j in range(min(3, x.size)):
         out.add("" if j else "standardize",

@@ -96,6 +96,8 @@ class Module:
     preprocessor = None
     feature_names: list[str] | None = None
     converged_: bool | None = None
+    #: Where the training rows came from (file, hash, rows, split), set by ``dlprimer fit``.
+    provenance: dict | None = None
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -217,9 +219,18 @@ class Module:
         """p, the number of input features, where the module knows it (else None)."""
         return None
 
+    @property
+    def input_scaler(self):
+        """The eq. (13) step the model's inputs take: the Preprocessor's standardizer
+        where there is a Preprocessor, else ``standardizer`` (None: no standardization)."""
+        return self.standardizer if self.preprocessor is None else self.preprocessor.standardizer
+
     def prepare(self, X) -> np.ndarray:
-        """Raw rows → the model's input: checked, columns of a DataFrame taken by name
-        where the names it was fit on are known, standardized (eq. (13)) if fit so."""
+        """Raw rows → the model's input: through the fitted Preprocessor where there is one;
+        else checked, columns of a DataFrame taken by name where the names it was fit on
+        are known, standardized (eq. (13)) if fit so."""
+        if self.preprocessor is not None:  # raw columns: encoded, then eq. (13)
+            return in_dtype(self.preprocessor.transform(X), self.dtype, "X")
         if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
             X = as_matrix(self._columns(X), "X")[0]
         ndim = np.ndim(X)

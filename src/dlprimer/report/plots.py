@@ -1,10 +1,11 @@
-"""Figures: training curves, classifier diagnostics, the network diagrams of Figures 1-3,
-and gradient descent on a loss landscape as in Figure 4.
+"""Figures: training curves, classifier and regression diagnostics, the network diagrams of
+Figures 1-3, and gradient descent on a loss landscape as in Figure 4.
 
 Every function returns a matplotlib ``Figure`` and, given ``path``, also writes it as a PNG.
 Figures are drawn on matplotlib's Agg (raster) canvas without pyplot: nothing opens a
 window, the global backend of a notebook or script is left alone, and no figure piles up
-in pyplot's registry. In Jupyter a returned Figure shows inline as usual.
+in pyplot's registry. The Figure is :class:`dlprimer.report.figures.Figure`: Jupyter shows
+it inline as a PNG, with or without ``%matplotlib inline``.
 
 Figure 4 (``descent_path``) lives in :mod:`dlprimer.report.descent` and the network diagrams
 (``network_diagram``, ``architecture``, ``model_name``) in :mod:`dlprimer.report.network`;
@@ -18,7 +19,12 @@ import numpy as np
 from dlprimer.report.descent import descent_path
 from dlprimer.report.figures import BLUE, GREY, ORANGE, finish_figure, new_figure
 from dlprimer.report.network import architecture, model_name, network_diagram
-from dlprimer.training.metrics import confusion_counts, roc_auc, roc_points  # noqa: F401 (dp.plots)
+from dlprimer.training.metrics import (  # noqa: F401 (dp.plots)
+    confusion_counts,
+    r2_score,
+    roc_auc,
+    roc_points,
+)
 
 __all__ = [
     "architecture",
@@ -28,19 +34,25 @@ __all__ = [
     "loss_curves",
     "model_name",
     "network_diagram",
+    "predicted_vs_actual",
+    "residuals",
     "roc_auc",
     "roc_curve",
 ]
 
 # --- training ---------------------------------------------------------------------------
 
-def loss_curves(history, path=None):
+def loss_curves(history, path=None, log_scale: bool | None = None):
     """Training and validation loss per epoch, and the metric (accuracy or R²) beside them.
 
     Parameters
     ----------
     history : dp.History, as returned by ``dp.fit``
     path : str or Path, optional; where to write the PNG
+    log_scale : bool or None
+        The loss axis: True for a log scale whenever every finite loss is positive (the
+        report's choice: late, small improvements stay visible), False for linear, None
+        (default) for log only when the losses span more than a factor of 100.
     """
     if not history.loss:
         raise ValueError("history holds no epochs; train with dp.fit first")
@@ -58,8 +70,11 @@ def loss_curves(history, path=None):
                    label=f"lowest validation loss (epoch {best})")
     losses = np.asarray(history.loss + history.val_loss, dtype=float)
     losses = losses[np.isfinite(losses)]
-    if losses.size and losses.min() > 0 and losses.max() / losses.min() > 100:
-        ax.set_yscale("log")  # a loss spanning decades is unreadable on a linear axis
+    positive = bool(losses.size) and losses.min() > 0
+    if log_scale is None:  # a loss spanning decades is unreadable on a linear axis
+        log_scale = positive and losses.max() / losses.min() > 100
+    if log_scale and positive:
+        ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(r"loss $C(\theta)$")
     ax.set_title("Loss")
@@ -207,4 +222,77 @@ def decision_boundary(model, X, y, path=None, resolution: int = 200):
     ax.set_ylim(g2[0], g2[-1])
     ax.set_title(f"Decision regions of {type(model).__name__}")
     ax.legend(fontsize="small", title="class", loc="best")
+    return finish_figure(fig, path)
+
+
+# --- regression -------------------------------------------------------------------------
+
+def _regression_values(model_or_predictions, y, X) -> tuple[np.ndarray, np.ndarray]:
+    """(y, ŷ) as flat float arrays: ŷ = model.predict(X) for a model, else the predictions."""
+    predict = getattr(model_or_predictions, "predict", None)
+    if callable(predict):
+        if getattr(model_or_predictions, "output", "identity") != "identity":
+            raise ValueError("this plot is for a regression (identity output); this model is "
+                             "a classifier: see confusion_matrix or roc_curve")
+        if X is None:
+            raise ValueError("give the rows X to predict from: plot(model, y, X=X)")
+        y_hat = predict(X)
+    else:
+        y_hat = model_or_predictions
+    y = np.asarray(getattr(y, "values", y), dtype=float).ravel()  # q outputs: all points
+    y_hat = np.asarray(y_hat, dtype=float).ravel()
+    if y.shape != y_hat.shape or y.size == 0:
+        raise ValueError(f"y and the predictions must have one value per row (at least one), "
+                         f"got {y.size} and {y_hat.size}")
+    if not (np.isfinite(y).all() and np.isfinite(y_hat).all()):
+        raise ValueError("y or the predictions contain NaN or infinite values")
+    return y, y_hat
+
+
+def predicted_vs_actual(model_or_predictions, y, X=None, path=None):
+    """Predicted ŷ against actual y, one point per row, with the line ŷ = y on which a
+    perfect regression would put every point; R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² in the title.
+
+    Parameters
+    ----------
+    model_or_predictions : a fitted regression model (then give X), or ŷ (n,)
+    y : array (n,) of actual values
+    X : raw rows (n, p) for the model's ``predict``
+    path : str or Path, optional
+    """
+    y, y_hat = _regression_values(model_or_predictions, y, X)
+    fig = new_figure(4.8, 4.5)
+    ax = fig.subplots()
+    ax.scatter(y, y_hat, s=14, color=BLUE, alpha=0.7, edgecolor="white", linewidth=0.4,
+               label="rows")
+    lo, hi = min(y.min(), y_hat.min()), max(y.max(), y_hat.max())
+    ax.plot([lo, hi], [lo, hi], color=GREY, linestyle="--", linewidth=1, label=r"$\hat{y} = y$")
+    ax.set_xlabel("actual $y$")
+    ax.set_ylabel(r"predicted $\hat{y}$")
+    ax.set_title(f"Predicted vs actual, $R^2$ = {r2_score(y, y_hat):.3f} (n = {y.size})")
+    ax.legend(fontsize="small", loc="upper left")
+    return finish_figure(fig, path)
+
+
+def residuals(model_or_predictions, y, X=None, path=None):
+    """Residuals e = y - ŷ against the prediction ŷ, with the zero line: a pattern (a curve,
+    a funnel) means the model misses structure that a better one could capture.
+
+    Parameters
+    ----------
+    model_or_predictions : a fitted regression model (then give X), or ŷ (n,)
+    y : array (n,) of actual values
+    X : raw rows (n, p) for the model's ``predict``
+    path : str or Path, optional
+    """
+    y, y_hat = _regression_values(model_or_predictions, y, X)
+    e = y - y_hat
+    fig = new_figure(5.5, 4.0)
+    ax = fig.subplots()
+    ax.scatter(y_hat, e, s=14, color=BLUE, alpha=0.7, edgecolor="white", linewidth=0.4)
+    ax.axhline(0.0, color=ORANGE, linewidth=1.2)
+    ax.set_xlabel(r"predicted $\hat{y}$")
+    ax.set_ylabel(r"residual $y - \hat{y}$")
+    rmse = float(np.sqrt(np.mean(e ** 2)))
+    ax.set_title(f"Residuals (root mean squared error {rmse:.4g}, n = {y.size})")
     return finish_figure(fig, path)

@@ -9,10 +9,12 @@ loop of ``dlprimer.training.loops``.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from dlprimer.data import tables
+from dlprimer.data.preprocess import Preprocessor, needs_preprocessor
 from dlprimer.engine.checks import as_float_array, in_dtype, positive_int, real_number
 from dlprimer.nn.module import Module
 from dlprimer.optim import LBFGS, Adam, Optimizer
@@ -28,7 +30,8 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
         epochs: int = 100, batch_size: int | None = None, validation_data=None,
         validation_split: float | None = None, seed: int = 0, progress: bool = True,
         callbacks=(), early_stopping: int | None = None, tol: float | None = None,
-        grad_tol: float | None = None, l2: float = 0.0, standardize: bool = False) -> History:
+        grad_tol: float | None = None, l2: float = 0.0, standardize: bool | None = None,
+        preprocessor: Preprocessor | bool | None = None) -> History:
     """Train ``model`` on rows X and targets y by gradient descent (Sec. 8).
 
     Parameters
@@ -36,7 +39,8 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
     model : any ``dp.nn.Module`` whose ``forward`` returns logits (or regression values):
         SigmoidModel, SoftmaxModel, FeedForward, a ``dp.nn.Sequential``, or your own.
     X : array (n, p) or pandas DataFrame; for a model of images or sequences, an array
-        (n, ...) of the shape its first layer takes.
+        (n, ...) of the shape its first layer takes. A DataFrame with text, booleans,
+        dates or missing cells goes through a ``dp.data.Preprocessor`` (roles printed).
     y : array (n,) of class labels of any kind (kept, and returned by ``predict``), or
         numbers for regression (identity output), (n, q) for several outputs.
     loss : "cross_entropy" | "mse" | None
@@ -63,9 +67,15 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
     l2 : float
         Penalty (l2 / 2) Σ ‖W‖² on the weights, not the biases. For Model I, l2 = 1/(C n)
         gives the objective of scikit-learn's LogisticRegression(C).
-    standardize : bool
+    standardize : bool or None
         Fit a Standardizer (eq. (13)) on the training rows and keep it in the model, so
-        ``predict`` works on raw rows.
+        ``predict`` works on raw rows. None (the default) standardizes a table (n, p) and
+        leaves images and sequences as they are. With ``standardize=False`` and features
+        whose scales differ by more than 1000×, fit warns.
+    preprocessor : dp.data.Preprocessor, False or None
+        How a DataFrame's raw columns become X̃. None: a default ``Preprocessor`` where
+        the DataFrame needs one (text, booleans, dates, missing cells); a Preprocessor
+        (fitted or not) to use yours; False never.
 
     Returns
     -------
@@ -88,46 +98,59 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must come from dp.optim, got {type(optimizer).__name__}")
 
-    X, feature_names = _rows(X, "X")
+    pre = _preprocessor(model, X, preprocessor, standardize)
+    if pre is None:
+        X, feature_names = _rows(X, "X")
     y = tables.label_vector(y) if np.ndim(y) == 1 or np.shape(y)[1:] == (1,) else np.asarray(y)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} entries; give one target "
                          "per row")
-    if model.n_features is not None and X.shape[1] != model.n_features:
-        raise ValueError(f"X has {X.shape[1]} columns but the model expects "
-                         f"p={model.n_features} features")
     if validation_data is not None and validation_split is not None:
         raise ValueError("give validation_data or validation_split, not both")
     if validation_data is not None and (not isinstance(validation_data, (tuple, list))
                                         or len(validation_data) != 2):
         raise ValueError("validation_data must be a pair (X_val, y_val), got "
                          f"{type(validation_data).__name__}")
-    task = task_of(model, X.shape[1:], y, loss)
     if validation_split is not None:
         validation_split = real_number(validation_split, "validation_split",
                                        "the fraction of rows held out", low=0.0)
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must lie in (0, 1), got {validation_split}")
-        stratify = task.output != "identity"
+        stratify = loss != "mse" and y.ndim == 1 and tables.infer_task(y) != "regression"
         X, X_val, y, y_val = tables.train_test_split(X, y, validation_split, stratify, seed)
         validation_data = (X_val, y_val)
 
-    target, classes = task.targets(y)
-    model.output, model.task_, model.classes_ = task.output, task.name, classes
-    model.feature_names = feature_names
-    if standardize:
+    model.preprocessor, model.standardizer, scale_ratio = pre, None, None
+    if pre is not None:  # the roles and eq. (13) are learnt on the training rows only
+        if pre.columns_ is None:
+            pre.fit(X)
+        if progress:
+            print(pre.describe())
+        feature_names, X = pre.feature_names_, pre.transform(X)
+    elif standardize or (standardize is None and X.ndim == 2):
         if X.ndim != 2:
             raise ValueError(f"standardize=True standardizes the p columns of a 2-D table "
                              f"(eq. (13)); X has shape {X.shape}: scale images or sequences "
                              "before fit, or give standardize=False")
         model.standardizer = tables.Standardizer().fit(X)
         X = model.standardizer.transform(X)
-    else:
-        model.standardizer = None
+    elif X.ndim == 2:
+        scale_ratio = _scale_ratio(X)
+    if model.n_features is not None and X.shape[1] != model.n_features:
+        encoded = "" if pre is None else (
+            f" after preprocessing ({', '.join(feature_names[:12])}"
+            f"{' ...' if len(feature_names) > 12 else ''})")
+        raise ValueError(f"X has {X.shape[1]} columns{encoded} but the model expects "
+                         f"p={model.n_features} features; build it with {X.shape[1]} inputs")
+    task = task_of(model, X.shape[1:], y, loss)
+    target, classes = task.targets(y)
+    model.output, model.task_, model.classes_ = task.output, task.name, classes
+    model.feature_names = feature_names
     X = np.ascontiguousarray(in_dtype(X, model.dtype, "X"))
     val = None if validation_data is None else _validation(model, task, validation_data)
 
-    history = History(metric_name="r2" if task.output == "identity" else "accuracy")
+    history = History(metric_name="r2" if task.output == "identity" else "accuracy",
+                      feature_scale_ratio=scale_ratio)
     callbacks = list(callbacks)
     if early_stopping:
         callbacks.append(EarlyStopping(patience=early_stopping))
@@ -140,6 +163,7 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
         (lbfgs if isinstance(optimizer, LBFGS) else gradient_steps)(run)
     finally:
         model.eval()
+    model.converged_ = run.converged
     for cb in callbacks:
         cb.on_train_end(model)
         if getattr(cb, "stopped", False):
@@ -159,15 +183,50 @@ def _rows(X, name: str) -> tuple[np.ndarray, list[str] | None]:
     return X, None
 
 
+def _preprocessor(model: Module, X, preprocessor, standardize) -> Preprocessor | None:
+    """The Preprocessor fit uses for X: the one given, a default one where a DataFrame needs
+    it (text, booleans, dates, gaps; Models I and II one-hot against a reference), or None."""
+    if isinstance(preprocessor, Preprocessor):
+        if not tables.is_dataframe(X):
+            raise TypeError("a preprocessor encodes a pandas DataFrame's columns; X is "
+                            f"{type(X).__name__}")
+        return preprocessor
+    if preprocessor not in (None, False):
+        raise TypeError(f"preprocessor must be a dp.data.Preprocessor, None or False, got "
+                        f"{type(preprocessor).__name__}")
+    if preprocessor is False or not needs_preprocessor(X):
+        return None
+    return Preprocessor(standardize=standardize is not False,
+                        drop_first=getattr(model, "identifiable", False))
+
+
+def _scale_ratio(X: np.ndarray) -> float | None:
+    """max_j s_j / min_j s_j over the non-constant columns; warns above 1000."""
+    s = X.astype(np.float64).std(axis=0)
+    s = s[s > 0]
+    if s.size < 2:
+        return None
+    ratio = float(s.max() / s.min())
+    if ratio > 1000:
+        warnings.warn(f"the features' standard deviations differ by a factor of {ratio:.3g} "
+                      "and standardize=False: gradient descent will crawl along the "
+                      "small-scale features; pass standardize=True (eq. (13))",
+                      UserWarning, stacklevel=3)
+    return ratio
+
+
 def _validation(model: Module, task: Task, validation_data) -> tuple[np.ndarray, np.ndarray]:
-    """The validation rows prepared as the training rows were (standardizer, encoding)."""
+    """The validation rows prepared as the training rows were (preprocessing, encoding)."""
     X_val, y_val = validation_data
-    X_val, _ = _rows(X_val, "validation X")
+    if model.preprocessor is not None:
+        X_val = model.preprocessor.transform(X_val)
+    else:
+        X_val, _ = _rows(X_val, "validation X")
+        if model.standardizer is not None:
+            X_val = model.standardizer.transform(X_val)
     if len(X_val) != len(y_val):
         raise ValueError(f"validation_data: X_val has {len(X_val)} rows but y_val has "
                          f"{len(y_val)} entries; give one target per row")
-    if model.standardizer is not None:
-        X_val = model.standardizer.transform(X_val)
     if model.classes_ is not None:  # the training labels' encoding; a subset of them is fine
         target = task.encoded(tables.index_labels(y_val, model.classes_, "validation y"))
     else:

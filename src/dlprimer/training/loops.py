@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +27,14 @@ from dlprimer.optim import Optimizer
 from dlprimer.training.history import History
 from dlprimer.training.targets import Task, loss_and_output
 
-__all__ = ["CHECKPOINT_EVERY", "DivergenceError", "Run", "bar_kind", "gradient_steps",
-           "in_kernel", "lbfgs"]
+__all__ = ["CHECKPOINT_EVERY", "ConvergenceWarning", "DivergenceError", "Run", "bar_kind",
+           "gradient_steps", "in_kernel", "lbfgs"]
 
 CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
+
+
+class ConvergenceWarning(UserWarning):
+    """The optimizer stopped at its iteration cap before its convergence test held."""
 
 
 class DivergenceError(FloatingPointError):
@@ -57,6 +62,9 @@ class Run:
     callbacks: list = field(default_factory=list)
     val: tuple | None = None
     history: History = field(default_factory=History)
+    #: True when a convergence test (tol, grad_tol, L-BFGS's own) ended training, False
+    #: when the epoch cap did though one was asked for; None when none was asked for.
+    converged: bool | None = None
 
     def loss(self, X, target):
         """(C(θ) on these rows, the model's raw output on them)."""
@@ -157,15 +165,20 @@ def gradient_steps(run: Run) -> None:
                 run.history.stop_reason = (
                     f"gradient norm ‖∇C(θ)‖ = {math.sqrt(grad_sq):.3g} fell below "
                     f"grad_tol={run.grad_tol} at epoch {epoch}")
+                run.converged = True
                 break
             if (run.tol is not None and epoch > 1
                     and abs(run.history.loss[-2] - epoch_loss) < run.tol):
                 run.history.stop_reason = (f"loss changed by less than tol={run.tol} at "
                                            f"epoch {epoch}")
+                run.converged = True
                 break
     finally:
         if run.bar is not None:
             run.bar.close()
+    if run.converged is None and (run.tol is not None or run.grad_tol is not None) \
+            and not any(getattr(cb, "stopped", False) for cb in run.callbacks):
+        run.converged = False  # the tests asked for never held
 
 
 def _diverged(params, last_finite, checkpoint, optimizer, value, epoch, step):
@@ -210,14 +223,25 @@ def lbfgs(run: Run) -> None:
         if run.end_epoch(len(run.history.loss) + 1, last["value"], run.metric(last["score"])):
             raise StopIteration  # scipy ends the minimization and returns this iterate
 
-    result = run.optimizer.minimize(loss_and_grad, model.theta(), max_iter=run.epochs,
-                                    callback=record)
+    run.bar = _progress_bar(run.epochs, run.progress)
+    try:
+        result = run.optimizer.minimize(loss_and_grad, model.theta(), max_iter=run.epochs,
+                                        callback=record)
+    finally:
+        if run.bar is not None:
+            run.bar.close()
     model.set_theta(result.x.astype(dtype))
     for p in params:
         p.grad = None
     if not np.isfinite(result.fun):
         raise DivergenceError(f"L-BFGS ended with a non-finite loss ({result.fun})")
     run.history.stop_reason = f"L-BFGS: {result.message} after {result.nit} iterations"
+    stopped = any(getattr(cb, "stopped", False) for cb in run.callbacks)
+    run.converged = None if stopped else bool(result.success)
+    if result.status == 1 and not stopped:  # scipy: the iteration cap
+        warnings.warn(f"L-BFGS hit its cap of {run.epochs} iterations before converging (the "
+                      "gradient is not yet ≈ 0): θ may not be the minimum; train with more "
+                      "epochs", ConvergenceWarning, stacklevel=4)
     if not run.history.loss:
         record(result.x)
 
