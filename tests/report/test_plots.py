@@ -350,3 +350,11 @@ def test_write_report_of_a_sequential(tmp_path):
                       r"<td>([^<]*)</td></tr>", page)
     assert rows == [("1", "Dense", "W 5 × 4, b 5", "5", "tanh"), ("2", "Dropout", "none", "5", ""),
                     ("3", "Dense", "W 3 × 5, b 3", "3", "identity")]
+
+
+def test_network_diagram_names_the_input_features():
+    m = dp.FeedForward([3, 2, 1])
+    m.feature_names = ["mass_g", "cost in $ per $", "a very long feature name indeed"]
+    texts = [t.get_text() for t in dp.plots.network_diagram(m).axes[0].texts]
+    assert "mass_g" in texts and r"cost in \$ per \$" in texts
+    assert "a very long featu…" in texts

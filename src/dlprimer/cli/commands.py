@@ -115,7 +115,8 @@ def cmd_predict(args) -> int:
     model = load_model(args.model)
     table = table_for(model, args.data, need_target=False)
     X = table.X
-    predictions = model.predict(X)
+    proba = model.predict_proba(X)  # one pass: an unseen category warns once
+    predictions = model.decide(proba)
     id_column = None if model.preprocessor is None else model.preprocessor.id
     ids = X[id_column].tolist() if id_column in table.feature_names else None
     buffer = io.StringIO()
@@ -125,7 +126,6 @@ def cmd_predict(args) -> int:
         writer.writerow([*first, "prediction"])
         rows = [[f"{v:.6g}"] for v in predictions]
     else:
-        proba = model.predict_proba(X)
         P = np.column_stack([1 - proba, proba]) if proba.ndim == 1 else proba
         classes = model.classes_ if model.classes_ is not None else range(P.shape[1])
         writer.writerow([*first, "prediction", *[f"p({c})" for c in classes]])

@@ -16,10 +16,10 @@ categorical    one-hot: a 0/1 feature "<column>=<value>" per category seen at fi
                time is all zeros, with one warning naming it. With ``drop_first`` (Models
                I and II, whose coefficients get standard errors) the first category is the
                reference and has no feature of its own.
-identifier     strings unique to each row, or a row counter 0, 1, 2, ...: set aside,
-               never a feature (``--id`` / ``id=`` names one to carry into predictions)
-constant       one value in every row: dropped
-empty          no value at all: dropped
+identifier     strings unique to each row, or a row counter 0, 1, 2, ... (a saved pandas
+               index): set aside, never a feature (``--id`` / ``id=`` names one to keep)
+text           more than 100 distinct strings (notes, free text): set aside
+constant       one value in every row: dropped; empty: no value at all, dropped
 dropped        named in ``drop``; not selected: outside ``features``
 =============  ==========================================================================
 
@@ -32,28 +32,42 @@ the standardized X̃ the model sees.
 ...                    "mass_g": [1200.0, None, 950.0, 1010.0], "ok": ["yes", "no", "yes", "no"]})
 >>> pre = Preprocessor(id="id", standardize=False).fit(df)
 >>> pre.feature_names_
-['site=(missing)', 'site=N', 'site=S', 'mass_g', 'mass_g missing', 'ok']
+['site=N', 'site=S', 'site=(missing)', 'mass_g', 'mass_g missing', 'ok']
 >>> pre.encode(df)[1].tolist()            # row b2: site S, mass missing → median 1010
-[0.0, 0.0, 1.0, 1010.0, 1.0, 0.0]
+[0.0, 1.0, 0.0, 1010.0, 1.0, 0.0]
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import re
 import warnings
 
 import numpy as np
 
+from dlprimer.data.reading import (
+    EPOCH,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    as_booleans,
+    as_numbers,
+    cell_strings,
+    day_first,
+    days_since_epoch,
+    is_boolean_column,
+    is_decimal_comma,
+    is_missing,
+    is_number,
+    looks_like_date,
+    parse_dates,
+)
+from dlprimer.data.rules import checked_rule, strings_list
 from dlprimer.data.tables import Standardizer
 from dlprimer.engine.checks import is_dataframe
 
 __all__ = ["FALSE_WORDS", "PreprocessingWarning", "Preprocessor", "TRUE_WORDS",
            "needs_preprocessor"]
 
-TRUE_WORDS = ("true", "yes", "y", "t")
-FALSE_WORDS = ("false", "no", "n", "f")
 MISSING_CATEGORY = "(missing)"
 #: A string column with more distinct values than this is set aside, not one-hot encoded.
 MAX_CATEGORIES = 100
@@ -61,16 +75,13 @@ MAX_CATEGORIES = 100
 MIN_ROWS_FOR_IDENTIFIER = 10
 #: Share of number-like cells above which a string column is "numbers with typos".
 MOSTLY_NUMBERS = 0.9
-EPOCH = "1970-01-01"
+#: Largest magnitude of a numeric cell at fit time.
+MAX_MAGNITUDE = 1e100
 
-_DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-                   r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\s*$")
-_SHOWN = 5
+_SHOWN = 5  # cells shown in a message
 #: The names pandas gives a saved row index read back: ``to_csv(index=True)`` writes it with
 #: an empty header, read as "Unnamed: 0"; ``reset_index()`` calls it "index".
 _INDEX_NAME = re.compile(r"^(Unnamed: \d+|index|level_\d+)$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+$")
-_FEATURE_ROLES = ("numeric", "boolean", "date", "categorical")
 
 
 class PreprocessingWarning(UserWarning):
@@ -98,10 +109,8 @@ def _frame(X, name: str, columns: list[str] | None = None):
                          f"(the columns {columns[:10]}) or a DataFrame")
     if isinstance(X, pd.Series):
         return X.to_frame().T.infer_objects()
-    if isinstance(X, dict):
-        if all(np.ndim(v) == 0 for v in X.values()):
-            return pd.DataFrame([X])
-        return pd.DataFrame(X)
+    if isinstance(X, dict):  # one row of scalars, or columns
+        return pd.DataFrame([X] if all(np.ndim(v) == 0 for v in X.values()) else X)
     raise TypeError(f"{name} must be a pandas DataFrame (or a dict of columns, or one row as "
                     f"a dict or Series), got {type(X).__name__}")
 
@@ -112,30 +121,6 @@ def needs_preprocessor(X) -> bool:
         return False
     numeric = all(dtype.kind in "biuf" for dtype in X.dtypes)
     return not numeric or bool(X.isna().to_numpy().any())
-
-
-def _is_missing(series) -> np.ndarray:
-    return series.isna().to_numpy()
-
-
-def _numbers(series):
-    """The column as float64 with NaN for missing cells; non-numbers raise ValueError."""
-    pd = _pandas()
-    if series.dtype.kind in "biuf":
-        return series.astype("float64").to_numpy()
-    return pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
-
-
-def _strings(series) -> list:
-    """Each cell as a stripped string (None where missing)."""
-    missing = _is_missing(series)
-    return [None if m else _text(v) for v, m in zip(series.tolist(), missing, strict=True)]
-
-
-def _text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a category "3" read back as the number 3.0
-    return str(value).strip()
 
 
 class Preprocessor:
@@ -191,10 +176,10 @@ class Preprocessor:
         if problems:
             raise ValueError("some columns cannot be used as they are:\n  - "
                              + "\n  - ".join(problems))
-        self.columns_ = plans
+        self.columns_, self.standardizer = plans, None
         if not self.feature_names_:
-            raise ValueError("no column is usable as a feature:\n" + self.describe())
-        self.standardizer = None
+            description, self.columns_ = self.describe(), None  # not left half fitted
+            raise ValueError("no column is usable as a feature:\n" + description)
         if self.standardize:
             self.standardizer = Standardizer().fit(self.encode(frame))
             self.standardizer.feature_names_ = self.feature_names_
@@ -219,41 +204,43 @@ class Preprocessor:
             return plan | {"role": "identifier", "action": "set aside (the row's ID)"}
         if self.features is not None and name not in self.features:
             return plan | {"role": "not selected", "action": "not among the features asked for"}
-        missing = _is_missing(series)
+        missing = is_missing(series)
         n, n_missing = len(series), int(missing.sum())
         if n_missing == n:
             return plan | {"role": "empty", "action": "dropped (no values)"}
         kind = series.dtype.kind
-        if kind == "b" or (kind == "O" and _all_bool(series[~missing])):
-            return self._numeric(plan, _booleans(series, name), missing, "boolean",
+        if kind == "b" or (kind == "O" and is_boolean_column(series[~missing])):
+            return self._numeric(plan, as_booleans(series, name), missing, "boolean",
                                  "True/yes → 1, False/no → 0")
-        cells = [c for c in _strings(series) if c is not None]
-        if kind in "iuf" or (kind == "O" and all(_is_number(c) for c in cells)):
-            values = _numbers(series)  # object columns of numbers too (a row as a Series)
-            if not np.all(np.isfinite(values[~missing])):
-                bad = int(np.flatnonzero(~np.isfinite(values) & ~missing)[0])
+        cells = [] if kind in "iufM" else [c for c in cell_strings(series) if c is not None]
+        if kind in "iuf" or (kind == "O" and all(is_number(c) for c in cells)):
+            values = as_numbers(series)  # object columns of numbers too (a row as a Series)
+            # NOTE: eq. (13) squares x - x̄, which overflows float64 from about 1e154 on
+            huge = ~missing & ~(np.abs(values) <= MAX_MAGNITUDE)
+            if huge.any():
+                bad = int(np.flatnonzero(huge)[0])
                 raise ValueError(f"column {name!r} holds {values[bad]} in row {bad}; only "
-                                 "finite numbers are allowed: fix it or mark it as missing")
+                                 f"finite numbers up to ±{MAX_MAGNITUDE:g} are allowed: fix "
+                                 "it, mark it as missing, or rescale the column")
             if n_missing == 0 and n >= MIN_ROWS_FOR_IDENTIFIER and _is_counter(values, name):
                 return plan | {"role": "identifier", "action": "set aside (a row counter)"}
             return self._numeric(plan, values, missing, "numeric", "used as it is")
         if kind == "M":
-            return self._numeric(plan, _days(series), missing, "date",
+            return self._numeric(plan, days_since_epoch(series), missing, "date",
                                  f"days since {EPOCH}")
-        if all(_DATE.match(c) for c in cells):
-            # NOTE: 05/01/2024 is read as 5 January only if some fit cell (13/01/...) shows
-            # that the day comes first; the choice is kept for predict time, where one row
-            # alone could not show it.
-            dayfirst = _dayfirst(cells)
-            days = _parse_dates(series, dayfirst)
+        if all(looks_like_date(c) for c in cells):
+            # NOTE: 05/01/2024 is 5 January only if some fit cell (13/01/...) shows that the
+            # day comes first; the fit rows decide, as one row at predict time could not.
+            dayfirst = day_first(cells)
+            days = parse_dates(series, dayfirst)
             if days is not None:
                 return self._numeric(plan, days, missing, "date", f"days since {EPOCH}"
                                      + (" (day first)" if dayfirst else ""), dayfirst=dayfirst)
-        numbers = [c for c in cells if _is_number(c) or _DECIMAL_COMMA.match(c)]
+        numbers = [c for c in cells if is_number(c) or is_decimal_comma(c)]
         if len(numbers) >= MOSTLY_NUMBERS * len(cells):
-            others = sorted({c for c in cells if not _is_number(c)})
+            others = sorted({c for c in cells if not is_number(c)})
             comma = " (a decimal comma? write 1.5, not 1,5)" if any(
-                _DECIMAL_COMMA.match(c) for c in others) else ""
+                is_decimal_comma(c) for c in others) else ""
             raise ValueError(
                 f"column {name!r} holds numbers but also {others[:_SHOWN]}{comma}: correct "
                 f"those cells, leave them empty (missing), or drop the column")
@@ -265,11 +252,10 @@ class Preprocessor:
         if len(distinct) > MAX_CATEGORIES:
             return plan | {"role": "text", "action": f"set aside ({len(distinct)} distinct "
                            f"values, more than {MAX_CATEGORIES} categories)"}
-        categories = ([MISSING_CATEGORY] if n_missing else []) + distinct
+        categories = distinct + ([MISSING_CATEGORY] if n_missing else [])
         encoded = categories[1:] if self.drop_first else categories
-        action = f"one-hot, {len(categories)} categories"
-        if self.drop_first:
-            action += f" (reference {categories[0]!r})"
+        action = f"one-hot, {len(categories)} categories" + (
+            f" (reference {categories[0]!r})" if self.drop_first else "")
         return plan | {"role": "categorical", "action": action, "categories": categories,
                        "outputs": [f"{name}={c}" for c in encoded]}
 
@@ -339,10 +325,10 @@ class Preprocessor:
 
     def _encode_column(self, plan: dict, series, unseen: dict) -> np.ndarray:
         name, role = plan["column"], plan["role"]
-        missing = _is_missing(series)
+        missing = is_missing(series)
         if role == "categorical":
             categories = plan["categories"]
-            cells = [MISSING_CATEGORY if c is None else c for c in _strings(series)]
+            cells = [MISSING_CATEGORY if c is None else c for c in cell_strings(series)]
             new = {c for c in cells if c not in categories}
             if new:
                 unseen[name] = new
@@ -350,20 +336,21 @@ class Preprocessor:
             return np.array([[float(c == k) for k in encoded] for c in cells]).reshape(
                 len(cells), len(encoded))
         if role == "boolean":
-            values = _booleans(series, name)
+            values = as_booleans(series, name)
         elif role == "date":
-            dayfirst = plan.get("dayfirst", False)
-            values = _days(series) if series.dtype.kind == "M" else _parse_dates(series, dayfirst)
+            dayfirst, pd = plan.get("dayfirst", False), _pandas()
+            values = (days_since_epoch(series) if series.dtype.kind == "M"
+                      else parse_dates(series, dayfirst))
             if values is None:
-                bad = [c for c in _strings(series) if c is not None
-                       and _parse_dates(_pandas().Series([c], dtype=object), dayfirst) is None]
+                bad = {c for c in cell_strings(series.dropna())
+                       if parse_dates(pd.Series([c], dtype=object), dayfirst) is None}
                 raise ValueError(f"column {name!r} was a date at fit time but holds "
-                                 f"{sorted(set(bad))[:_SHOWN]}")
+                                 f"{sorted(bad)[:_SHOWN]}")
         else:
             try:
-                values = _numbers(series)
+                values = as_numbers(series)
             except (ValueError, TypeError):
-                bad = [c for c in _strings(series) if c is not None and not _is_number(c)]
+                bad = [c for c in cell_strings(series) if c is not None and not is_number(c)]
                 raise ValueError(f"column {name!r} was numeric at fit time but holds "
                                  f"{sorted(set(bad))[:_SHOWN]}") from None
             if not np.all(np.isfinite(values[~missing])):
@@ -382,10 +369,17 @@ class Preprocessor:
         return self.fit(X).transform(X)
 
     # ------------------------------------------------------------------ reading it back
-    def describe(self) -> str:
-        """The roles as a short table: column, role, what was done."""
+    def describe(self, max_rows: int = 12) -> str:
+        """The roles as a short table: column, role, what was done. Beyond ``max_rows``
+        rows, the numeric columns used as they are share one row."""
         self._fitted()
         rows = [(plan["column"], plan["role"], plan["action"]) for plan in self.columns_]
+        plain = [r for r in rows if r[1:] == ("numeric", "used as it is")]
+        if len(rows) > max_rows and len(plain) > 1:
+            shown = ", ".join(c for c, _, _ in plain[:3]) + (", ..." if len(plain) > 3 else "")
+            first = rows.index(plain[0])
+            rows = [r for r in rows if r not in plain]
+            rows.insert(first, (f"{len(plain)} columns", "numeric", f"used as they are ({shown})"))
         width = [max(len(r[j]) for r in [("column", "role", "")] + rows) for j in range(2)]
         lines = [f"{'column':{width[0]}s}  {'role':{width[1]}s}  what was done"]
         lines += [f"{c:{width[0]}s}  {r:{width[1]}s}  {a}" for c, r, a in rows]
@@ -423,19 +417,17 @@ class Preprocessor:
         """A fitted Preprocessor from the output of ``to_dict`` (checked, never executed)."""
         if not isinstance(d, dict) or not isinstance(d.get("columns"), list):
             raise ValueError("Preprocessor.from_dict needs the dict that to_dict() returned")
-        for key in ("drop", "features"):
-            if not (d.get(key) is None or _strings_list(d[key])):
-                raise ValueError(f"Preprocessor.from_dict: {key!r} must be a list of column "
-                                 f"names, got {d[key]!r:.80}")
-        if not (d.get("id") is None or isinstance(d["id"], str)):
-            raise ValueError(f"Preprocessor.from_dict: 'id' must be a column name or None, "
-                             f"got {d['id']!r:.80}")
+        for key in ("drop", "features", "id"):  # lists of column names; the id one name
+            v = d.get(key)
+            if not (v is None or (isinstance(v, str) if key == "id" else strings_list(v))):
+                raise ValueError(f"Preprocessor.from_dict: {key!r} must be column name(s) or "
+                                 f"None, got {v!r:.80}")
         flags = {k: d.get(k, False) for k in ("standardize", "drop_first")}
         if not all(isinstance(v, bool) for v in flags.values()):
             raise ValueError(f"Preprocessor.from_dict: 'standardize' and 'drop_first' must be "
                              f"True or False, got {flags}")
         pre = cls(drop=d.get("drop") or (), id=d.get("id"), features=d.get("features"), **flags)
-        pre.columns_ = [_checked_rule(plan, pre.drop_first) for plan in d["columns"]]
+        pre.columns_ = [checked_rule(plan, pre.drop_first) for plan in d["columns"]]
         names = [plan["column"] for plan in pre.columns_]
         if len(set(names)) != len(names):
             raise ValueError(f"Preprocessor.from_dict: a column has two rules in {names}")
@@ -464,86 +456,6 @@ class Preprocessor:
                 f"features{', standardized' if self.standardizer else ''})")
 
 
-def _strings_list(value) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _checked_rule(plan, drop_first: bool) -> dict:
-    """One column's rule from a model file, checked field by field, as a copy."""
-    if not (isinstance(plan, dict) and isinstance(plan.get("column"), str)
-            and isinstance(plan.get("role"), str) and _strings_list(plan.get("outputs"))):
-        raise ValueError(f"Preprocessor.from_dict: malformed column rule {plan!r:.120}; "
-                         "expected 'column' and 'role' strings and a list of 'outputs'")
-    name, role = plan["column"], plan["role"]
-    if not plan["outputs"]:
-        return copy.deepcopy(plan)
-    if role == "categorical":
-        categories = plan.get("categories")
-        if not (_strings_list(categories) and categories
-                and len(set(categories)) == len(categories)):
-            raise ValueError(f"column {name!r}: categories must be a list of distinct "
-                             f"strings, got {categories!r:.80}")
-        expected = [f"{name}={c}" for c in (categories[1:] if drop_first else categories)]
-    elif role in _FEATURE_ROLES:
-        median, indicator = plan.get("median"), plan.get("indicator")
-        if isinstance(median, bool) or not isinstance(median, (int, float)) or not (
-                math.isfinite(median)):
-            raise ValueError(f"column {name!r}: its rule needs a finite median, got "
-                             f"{median!r:.40}")
-        if not isinstance(indicator, bool) or not isinstance(plan.get("dayfirst", False), bool):
-            raise ValueError(f"column {name!r}: 'indicator' (and 'dayfirst') must be True or "
-                             f"False, got {indicator!r:.40}")
-        expected = [name] + ([f"{name} missing"] if indicator else [])
-    else:
-        raise ValueError(f"column {name!r}: role {role!r} gives no features; the roles that "
-                         f"do are {list(_FEATURE_ROLES)}")
-    if plan["outputs"] != expected:
-        raise ValueError(f"column {name!r}: outputs {plan['outputs'][:10]} do not follow "
-                         f"from its rule, which gives {expected[:10]}")
-    return copy.deepcopy(plan)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def _all_bool(observed) -> bool:
-    """Only True/False (as booleans, or one pair of words such as yes/no) in the cells."""
-    values = observed.tolist()
-    if values and all(isinstance(v, (bool, np.bool_)) for v in values):
-        return True
-    if not values or not all(isinstance(v, str) for v in values):
-        return False
-    words = {v.strip().lower() for v in values}
-    # one letter alone ("N" for north, "F" for female) is a category, not a boolean
-    return any(words <= {t, f} and (len(words) == 2 or len(t) > 1)
-               for t, f in zip(TRUE_WORDS, FALSE_WORDS, strict=True))
-
-
-def _booleans(series, name: str) -> np.ndarray:
-    """True/yes/y/t → 1, False/no/n/f → 0, NaN where missing."""
-    out = np.full(len(series), np.nan)
-    missing = _is_missing(series)  # None, NaN and pandas' NA (nullable "boolean" columns)
-    for i, value in enumerate(series.tolist()):
-        if missing[i]:
-            continue
-        if isinstance(value, (bool, np.bool_)):
-            out[i] = float(value)
-            continue
-        word = _text(value).lower()
-        if word in TRUE_WORDS or word == "1":
-            out[i] = 1.0
-        elif word in FALSE_WORDS or word == "0":
-            out[i] = 0.0
-        else:
-            raise ValueError(f"column {name!r} was True/False at fit time but holds "
-                             f"{value!r} in row {i}")
-    return out
-
-
 def _is_counter(values: np.ndarray, name: str) -> bool:
     """A row number, not a measurement: distinct integers that are a saved pandas index (by
     its name) or that count up in row order, steps of 1 in the main (gaps where rows were
@@ -552,31 +464,3 @@ def _is_counter(values: np.ndarray, name: str) -> bool:
     if not np.all(values == np.round(values)) or np.unique(values).size != values.size:
         return False
     return bool(_INDEX_NAME.match(name)) or bool(np.all(steps > 0) and np.mean(steps == 1) >= 0.5)
-
-
-def _days(series) -> np.ndarray:
-    """Datetimes → days since 1970-01-01 (fractional for times), NaN where missing."""
-    pd = _pandas()
-    values = pd.to_datetime(series)
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    delta = values - pd.Timestamp(EPOCH)
-    return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _dayfirst(cells: list[str]) -> bool:
-    """Whether some d/m/y cell starts with a number that can only be a day (13 to 31)."""
-    return any(re.match(r"^\s*(1[3-9]|2\d|3[01])[/.]", c) for c in cells)
-
-
-def _parse_dates(series, dayfirst: bool) -> np.ndarray | None:
-    """Date strings → days since 1970-01-01, or None when some cell is not a date."""
-    pd = _pandas()
-    missing = _is_missing(series)
-    text = pd.Series(_strings(series), dtype=object)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas' "could not infer format" chatter
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
-    if (parsed.isna().to_numpy() & ~missing).any():
-        return None
-    return _days(parsed)

@@ -5,7 +5,8 @@ pandas does the reading (quoting, encodings, dtypes); this module adds what a fi
 a spreadsheet export needs: the separator found from the header (``,``, ``;`` or a tab),
 decimal commas (``3,5``) read as numbers, a file that is not UTF-8 read as Windows-1252
 with a warning, and errors that name the file, the line and the fix. The raw columns go to
-``dp.data.Preprocessor``; nothing here encodes them.
+``dp.data.Preprocessor``; nothing here encodes them, but the last section says what a cell
+as written stands for (a number, True/False, a date, a gap), which the Preprocessor asks.
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / "plots.csv"
@@ -20,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -29,7 +31,10 @@ import numpy as np
 
 from dlprimer.data.tables import encode_labels, infer_task
 
-__all__ = ["ReadWarning", "Table", "file_hash", "read_csv", "read_table"]
+__all__ = ["EPOCH", "FALSE_WORDS", "ReadWarning", "TRUE_WORDS", "Table", "as_booleans",
+           "as_numbers", "cell_strings", "cell_text", "day_first", "days_since_epoch",
+           "file_hash", "is_boolean_column", "is_decimal_comma", "is_missing", "is_number",
+           "looks_like_date", "parse_dates", "read_csv", "read_table"]
 
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+\s*$")
 _PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+)\s*$")  # 12, or 1.500 (dots group)
@@ -127,17 +132,14 @@ def _text(path: Path) -> str:
 
 
 def _delimiter(path: Path, text: str) -> str:
-    """A tab for .tsv; ';' or a tab where the header has one and no comma; else ','."""
+    """A tab for .tsv; ';' or a tab where the header has more of it than commas (outside
+    quotes: "mass, g" is one name); else ','."""
     if path.suffix.lower() == ".tsv":
         return "\t"
-    first = _QUOTED.sub("", _header_line(text))  # a quoted "mass, g" is no separator
+    first = _QUOTED.sub("", next((line for line in text.splitlines() if line.strip()), ""))
     counts = {d: first.count(d) for d in (";", "\t")}
     best = max(counts, key=counts.get)
     return best if counts[best] > first.count(",") else ","
-
-
-def _header_line(text: str) -> str:
-    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 def _check_widths(text: str, sep: str, path: Path) -> list[str]:
@@ -145,16 +147,19 @@ def _check_widths(text: str, sep: str, path: Path) -> list[str]:
     (pandas would fill a short row with gaps, or take a long one's first field as an index)."""
     reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
     header = None
-    for fields in reader:
-        if len(fields) <= 1 and not "".join(fields).strip():
-            continue  # a blank line, skipped by pandas too
-        if header is None:
-            header = [h.strip() for h in fields]
-        elif len(fields) != len(header):
-            raise ValueError(
-                f"{path.name} line {reader.line_num} has {len(fields)} field(s) but the header "
-                f"has {len(header)}; every row needs one value per column (is a text cell "
-                f"with the separator {sep!r} unquoted, or a separator at the end of the line?)")
+    try:
+        for fields in reader:
+            if len(fields) <= 1 and not "".join(fields).strip():
+                continue  # a blank line, skipped by pandas too
+            if header is None:
+                header = [h.strip() for h in fields]
+            elif len(fields) != len(header):
+                raise ValueError(
+                    f"{path.name} line {reader.line_num} has {len(fields)} field(s) but the "
+                    f"header has {len(header)}; every row needs one value per column (a text "
+                    f"cell with {sep!r} unquoted? a quote not closed? {sep!r} at the line's end?)")
+    except csv.Error as err:  # a NUL byte, a cell over csv's size limit
+        raise ValueError(f"{path.name} line {reader.line_num}: {err}") from None
     return header or []
 
 
@@ -179,7 +184,7 @@ def read_table(path, delimiter: str | None = None):
     if suffix in (".xlsx", ".xls", ".ods"):
         raise ValueError(f"{path.name} is a spreadsheet; save it as CSV, or read it with "
                          "pandas.read_excel and pass the DataFrame")
-    text = _text(path)
+    text = _text(path).replace("\r\n", "\n").replace("\r", "\n")  # old Mac files end in \r
     if not text.strip():
         raise ValueError(f"{path.name} is empty; expected a header row and then data rows")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
@@ -313,3 +318,123 @@ def _target(path: Path, series, target: str, task: str | None):
         raise ValueError(f"{path.name}: task='binary' but column {target!r} has "
                          f"{len(classes)} classes; use task='multiclass'")
     return values, [str(c) for c in classes], task
+
+
+# ---------------------------------------------------------------- cells
+# What a cell as written stands for: a number, True/False, a date, or a gap. The
+# Preprocessor gives columns their roles with these.
+
+TRUE_WORDS = ("true", "yes", "y", "t")
+FALSE_WORDS = ("false", "no", "n", "f")
+EPOCH = "1970-01-01"
+_DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+                   r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\s*$")
+
+
+def is_missing(series) -> np.ndarray:
+    """Which cells are gaps: None, NaN, NaT or pandas' NA."""
+    return series.isna().to_numpy()
+
+
+def as_numbers(series) -> np.ndarray:
+    """The column as float64 with NaN for missing cells; non-numbers raise ValueError."""
+    import pandas as pd
+
+    if series.dtype.kind in "biuf":
+        return series.astype("float64").to_numpy()
+    return pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
+
+
+def cell_strings(series) -> list:
+    """Each cell as a stripped string (None where missing)."""
+    missing = is_missing(series)
+    return [None if m else cell_text(v) for v, m in zip(series.tolist(), missing, strict=True)]
+
+
+def cell_text(value) -> str:
+    """One cell as a stripped string; 3.0 as "3" (a category read back as a number)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def is_number(cell: str) -> bool:
+    """Whether ``float`` reads the text as a finite number."""
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def is_decimal_comma(cell: str) -> bool:
+    """Whether the text is a number with a decimal comma: 1,5 or 1.234,5."""
+    return bool(_DECIMAL_COMMA.match(cell))
+
+
+def looks_like_date(cell: str) -> bool:
+    """Whether the text is written as a date: 2024-01-31 (with a time or not), 31/01/2024."""
+    return bool(_DATE.match(cell))
+
+
+def is_boolean_column(observed) -> bool:
+    """Only True/False (as booleans, or one pair of words such as yes/no) in the cells."""
+    values = observed.tolist()
+    if values and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return True
+    if not values or not all(isinstance(v, str) for v in values):
+        return False
+    words = {v.strip().lower() for v in values}
+    # one letter alone ("N" for north, "F" for female) is a category, not a boolean
+    return any(words <= {t, f} and (len(words) == 2 or len(t) > 1)
+               for t, f in zip(TRUE_WORDS, FALSE_WORDS, strict=True))
+
+
+def as_booleans(series, name: str) -> np.ndarray:
+    """True/yes/y/t/1 → 1, False/no/n/f/0 → 0, NaN where missing; else a ValueError."""
+    out = np.full(len(series), np.nan)
+    missing = is_missing(series)  # None, NaN and pandas' NA (nullable "boolean" columns)
+    for i, value in enumerate(series.tolist()):
+        if missing[i]:
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            out[i] = float(value)
+            continue
+        word = cell_text(value).lower()
+        if word in TRUE_WORDS or word == "1":
+            out[i] = 1.0
+        elif word in FALSE_WORDS or word == "0":
+            out[i] = 0.0
+        else:
+            raise ValueError(f"column {name!r} holds {value!r} in row {i}, which is not "
+                             "True/False, yes/no or 1/0")
+    return out
+
+
+def days_since_epoch(series) -> np.ndarray:
+    """Datetimes → days since 1970-01-01 (fractional for times), NaN where missing."""
+    import pandas as pd
+
+    values = pd.to_datetime(series)
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    delta = values - pd.Timestamp(EPOCH)
+    return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def day_first(cells: list[str]) -> bool:
+    """Whether some d/m/y cell starts with a number that can only be a day (13 to 31)."""
+    return any(re.match(r"^\s*(1[3-9]|2\d|3[01])[/.]", c) for c in cells)
+
+
+def parse_dates(series, dayfirst: bool) -> np.ndarray | None:
+    """Date strings → days since 1970-01-01, or None when some cell is not a date."""
+    import pandas as pd
+
+    missing = is_missing(series)
+    text = pd.Series(cell_strings(series), dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' "could not infer format" chatter
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+    if (parsed.isna().to_numpy() & ~missing).any():
+        return None
+    return days_since_epoch(parsed)

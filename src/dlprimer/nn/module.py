@@ -274,7 +274,10 @@ class Module:
     def predict(self, X, tau: float = 0.5) -> np.ndarray:
         """Decision rule (3) with threshold τ for sigmoid outputs, (6) argmax for softmax;
         the values for regression. Returns the original labels when known."""
-        y_hat = self.predict_proba(X)
+        return self.decide(self.predict_proba(X), tau)
+
+    def decide(self, y_hat: np.ndarray, tau: float = 0.5) -> np.ndarray:
+        """The decision for outputs ŷ of ``predict_proba``: rule (3) or (6), as labels."""
         if self.output == "identity":
             return y_hat
         if self.output == "sigmoid" or (self.output is None and y_hat.ndim == 1):

@@ -278,7 +278,8 @@ def _arrows(ax, left: dict, right: dict) -> None:
                                          linewidth=0.5, color="#9a9a9a", zorder=1))
 
 
-def _draw_column(ax, column: dict, is_input: bool) -> None:
+def _draw_column(ax, column: dict, is_input: bool, names=None) -> None:
+    """One column of neurons (or a box); an input column names its features, if known."""
     from matplotlib.patches import Circle, FancyBboxPatch
 
     x = column["x"]
@@ -299,6 +300,9 @@ def _draw_column(ax, column: dict, is_input: bool) -> None:
                                 linewidth=1, zorder=2))
             ax.text(x, y, f"$x_{{{neuron + 1}}}$", ha="center", va="center",
                     fontsize="small", zorder=3)
+            if names is not None and neuron < len(names):
+                ax.text(x - RADIUS - 0.08, y, _short(names[neuron]), ha="right",
+                        va="center", fontsize="x-small", color=GREY, zorder=3)
         else:
             ax.add_patch(Circle((x, y), RADIUS, facecolor="#6baed6", edgecolor="#08519c",
                                 linewidth=1, zorder=2))
@@ -320,6 +324,13 @@ def _outputs(ax, column: dict) -> None:
         ax.annotate("", xy=(x + 0.55, y), xytext=(x, y),
                     arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 0.8})
         ax.text(x + 0.65, y, label, ha="left", va="center")
+
+
+def _short(name, width: int = 18) -> str:
+    """A feature name cut to ``width``, its $ escaped (matplotlib reads $…$ as math)."""
+    name = str(name)
+    name = name if len(name) <= width else name[: width - 1] + "…"
+    return name.replace("$", r"\$")
 
 
 def network_diagram(model, path=None, max_neurons: int = 10, input_shape=None):
@@ -346,8 +357,10 @@ def network_diagram(model, path=None, max_neurons: int = 10, input_shape=None):
     ax.set_aspect("equal")
     for left, right in zip(columns[:-1], columns[1:], strict=True):
         _arrows(ax, left, right)  # arrows first, so that circles cover their ends
+    names = getattr(model, "feature_names", None)
+    names = list(names) if names and "slots" in columns[0] else None
     for col, column in enumerate(columns):
-        _draw_column(ax, column, col == 0)
+        _draw_column(ax, column, col == 0, names if col == 0 else None)
     _outputs(ax, columns[-1])
     top = (tallest - 1) / 2 + RADIUS + 0.25
     bottom = -(tallest - 1) / 2 - RADIUS - 0.25
@@ -362,7 +375,8 @@ def network_diagram(model, path=None, max_neurons: int = 10, input_shape=None):
         if entry["W"] is not None:
             ax.text(x - DX / 2, bottom, f"{entry['W']}\n{entry['b']}", ha="center", va="top",
                     fontsize="small")
-    ax.set_xlim(-BOX_W / 2 - 0.5, L * DX + BOX_W / 2 + 1.3)
+    room = 0.0 if names is None else 0.075 * max(len(_short(n)) for n in names)
+    ax.set_xlim(-BOX_W / 2 - 0.5 - room, L * DX + BOX_W / 2 + 1.3)
     ax.set_ylim(bottom - 1.0, top + 0.75)
     d = model.num_parameters()
     ax.set_title(f"{model_name(model)}: d = {d} parameters", fontsize="medium")
