@@ -45,7 +45,7 @@ import warnings
 
 import numpy as np
 
-from dlprimer.data.reading import (
+from dlprimer.data.cells import (
     EPOCH,
     FALSE_WORDS,
     TRUE_WORDS,

@@ -5,8 +5,8 @@ pandas does the reading (quoting, encodings, dtypes); this module adds what a fi
 a spreadsheet export needs: the separator found from the header (``,``, ``;`` or a tab),
 decimal commas (``3,5``) read as numbers, a file that is not UTF-8 read as Windows-1252
 with a warning, and errors that name the file, the line and the fix. The raw columns go to
-``dp.data.Preprocessor``; nothing here encodes them, but the last section says what a cell
-as written stands for (a number, True/False, a date, a gap), which the Preprocessor asks.
+``dp.data.Preprocessor``; nothing here encodes them (``dlprimer.data.cells`` says what a
+cell as written stands for).
 
 >>> import tempfile
 >>> path = Path(tempfile.mkdtemp()) / "plots.csv"
@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -29,14 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dlprimer.data.cells import DECIMAL_COMMA
 from dlprimer.data.tables import encode_labels, infer_task
 
-__all__ = ["EPOCH", "FALSE_WORDS", "ReadWarning", "TRUE_WORDS", "Table", "as_booleans",
-           "as_numbers", "cell_strings", "cell_text", "day_first", "days_since_epoch",
-           "file_hash", "is_boolean_column", "is_decimal_comma", "is_missing", "is_number",
-           "looks_like_date", "parse_dates", "read_csv", "read_table"]
+__all__ = ["ReadWarning", "Table", "file_hash", "read_csv", "read_table"]
 
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+\s*$")
 _PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+)\s*$")  # 12, or 1.500 (dots group)
 _THOUSANDS_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+\s*$")  # 1,234: 1234 in English
 _QUOTED = re.compile(r'"[^"]*"')
@@ -231,7 +227,7 @@ def _decimal_commas(series, sep: str):
     if series.dtype.kind != "O":
         return series
     cells = [str(v) for v in series.dropna().tolist()]
-    if not cells or not all(_DECIMAL_COMMA.match(c) or _PLAIN_NUMBER.match(c) for c in cells):
+    if not cells or not all(DECIMAL_COMMA.match(c) or _PLAIN_NUMBER.match(c) for c in cells):
         return series
     commas = [c for c in cells if "," in c]
     if not commas or (sep != ";" and all(_THOUSANDS_COMMA.match(c) for c in commas)):
@@ -318,123 +314,3 @@ def _target(path: Path, series, target: str, task: str | None):
         raise ValueError(f"{path.name}: task='binary' but column {target!r} has "
                          f"{len(classes)} classes; use task='multiclass'")
     return values, [str(c) for c in classes], task
-
-
-# ---------------------------------------------------------------- cells
-# What a cell as written stands for: a number, True/False, a date, or a gap. The
-# Preprocessor gives columns their roles with these.
-
-TRUE_WORDS = ("true", "yes", "y", "t")
-FALSE_WORDS = ("false", "no", "n", "f")
-EPOCH = "1970-01-01"
-_DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-                   r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\s*$")
-
-
-def is_missing(series) -> np.ndarray:
-    """Which cells are gaps: None, NaN, NaT or pandas' NA."""
-    return series.isna().to_numpy()
-
-
-def as_numbers(series) -> np.ndarray:
-    """The column as float64 with NaN for missing cells; non-numbers raise ValueError."""
-    import pandas as pd
-
-    if series.dtype.kind in "biuf":
-        return series.astype("float64").to_numpy()
-    return pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
-
-
-def cell_strings(series) -> list:
-    """Each cell as a stripped string (None where missing)."""
-    missing = is_missing(series)
-    return [None if m else cell_text(v) for v, m in zip(series.tolist(), missing, strict=True)]
-
-
-def cell_text(value) -> str:
-    """One cell as a stripped string; 3.0 as "3" (a category read back as a number)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def is_number(cell: str) -> bool:
-    """Whether ``float`` reads the text as a finite number."""
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def is_decimal_comma(cell: str) -> bool:
-    """Whether the text is a number with a decimal comma: 1,5 or 1.234,5."""
-    return bool(_DECIMAL_COMMA.match(cell))
-
-
-def looks_like_date(cell: str) -> bool:
-    """Whether the text is written as a date: 2024-01-31 (with a time or not), 31/01/2024."""
-    return bool(_DATE.match(cell))
-
-
-def is_boolean_column(observed) -> bool:
-    """Only True/False (as booleans, or one pair of words such as yes/no) in the cells."""
-    values = observed.tolist()
-    if values and all(isinstance(v, (bool, np.bool_)) for v in values):
-        return True
-    if not values or not all(isinstance(v, str) for v in values):
-        return False
-    words = {v.strip().lower() for v in values}
-    # one letter alone ("N" for north, "F" for female) is a category, not a boolean
-    return any(words <= {t, f} and (len(words) == 2 or len(t) > 1)
-               for t, f in zip(TRUE_WORDS, FALSE_WORDS, strict=True))
-
-
-def as_booleans(series, name: str) -> np.ndarray:
-    """True/yes/y/t/1 → 1, False/no/n/f/0 → 0, NaN where missing; else a ValueError."""
-    out = np.full(len(series), np.nan)
-    missing = is_missing(series)  # None, NaN and pandas' NA (nullable "boolean" columns)
-    for i, value in enumerate(series.tolist()):
-        if missing[i]:
-            continue
-        if isinstance(value, (bool, np.bool_)):
-            out[i] = float(value)
-            continue
-        word = cell_text(value).lower()
-        if word in TRUE_WORDS or word == "1":
-            out[i] = 1.0
-        elif word in FALSE_WORDS or word == "0":
-            out[i] = 0.0
-        else:
-            raise ValueError(f"column {name!r} holds {value!r} in row {i}, which is not "
-                             "True/False, yes/no or 1/0")
-    return out
-
-
-def days_since_epoch(series) -> np.ndarray:
-    """Datetimes → days since 1970-01-01 (fractional for times), NaN where missing."""
-    import pandas as pd
-
-    values = pd.to_datetime(series)
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    delta = values - pd.Timestamp(EPOCH)
-    return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def day_first(cells: list[str]) -> bool:
-    """Whether some d/m/y cell starts with a number that can only be a day (13 to 31)."""
-    return any(re.match(r"^\s*(1[3-9]|2\d|3[01])[/.]", c) for c in cells)
-
-
-def parse_dates(series, dayfirst: bool) -> np.ndarray | None:
-    """Date strings → days since 1970-01-01, or None when some cell is not a date."""
-    import pandas as pd
-
-    missing = is_missing(series)
-    text = pd.Series(cell_strings(series), dtype=object)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas' "could not infer format" chatter
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
-    if (parsed.isna().to_numpy() & ~missing).any():
-        return None
-    return days_since_epoch(parsed)

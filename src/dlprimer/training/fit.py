@@ -124,8 +124,8 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
     if pre is not None:  # the roles and eq. (13) are learnt on the training rows only
         if pre.columns_ is None:
             pre.fit(X)
-        if progress:
-            print(pre.describe())
+            if progress:  # what was done with each column, once, where fit found it
+                print(pre.describe())
         feature_names, X = pre.feature_names_, pre.transform(X)
     elif standardize or (standardize is None and X.ndim == 2):
         if X.ndim != 2:
