@@ -6,15 +6,18 @@ raw rows: its ``config()`` (the kind and sizes of every layer, through the regis
 ``dlprimer.nn.module``), its task and output rule, the fitted standardizer, the class
 labels, the feature names and the dlprimer version. A user-defined Module has no config:
 its file is read back with ``load(path, model=MyNet())``, which fills a fresh instance
-after checking the parameters' names and shapes. Loading parses
-JSON and raw numbers only: no code is ever executed (no pickle anywhere). Writes are
-atomic: a crash leaves the old file or the new one, never half of one.
+after checking the parameters' names and shapes. Loading parses JSON and raw numbers
+only: no code is ever executed (no pickle anywhere). A file is untrusted input: the checks
+of ``dlprimer.io_checks`` run before anything is built, so loading takes about the file's
+size in memory whatever it claims. Writes are atomic (``dlprimer.data.files``): a crash
+leaves the old file or the new one, never half of one; weights that are not finite are
+never written.
 """
 
 from __future__ import annotations
 
 import json
-import struct
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +26,21 @@ import dlprimer.models  # noqa: F401 (registers Models I-III for build)
 import dlprimer.nn  # noqa: F401 (registers the built-in layers for build)
 from dlprimer.data.files import atomic_write
 from dlprimer.data.tables import Standardizer
-from dlprimer.nn.module import KINDS, OUTPUTS, Module, build
+from dlprimer.engine.tensor import Tensor, no_grad
+from dlprimer.io_checks import (
+    FORMAT,
+    FORMAT_VERSION,
+    ModelFileError,
+    check_implied_shapes,
+    check_metadata,
+    check_tensor,
+    parse_json,
+    read_layout,
+    read_tensor,
+)
+from dlprimer.nn.module import KINDS, Module, build
 
 __all__ = ["save", "load", "ModelFileError", "model_config"]
-
-FORMAT = "dlprimer-model"
-FORMAT_VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """The file is not a readable dlprimer model (truncated, corrupted or foreign)."""
 
 
 def model_config(model: Module) -> dict:
@@ -68,6 +76,10 @@ def model_config(model: Module) -> dict:
 def save(model: Module, path) -> Path:
     """Write ``model`` to ``path`` (a ``.safetensors`` file), atomically.
 
+    Weights and buffers must be finite: a model whose fit diverged is refused (a
+    ValueError naming the parameter) and nothing is written, so a good file is never
+    replaced by one that ``load`` would refuse.
+
     >>> import tempfile, os, dlprimer as dp
     >>> m = dp.SoftmaxModel(p=3, K=2)
     >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
@@ -83,29 +95,18 @@ def save(model: Module, path) -> Path:
                                 f"inside it, e.g. {path / 'model.safetensors'}")
     if not isinstance(model, Module):
         raise TypeError(f"save() writes a dp.nn.Module, got {type(model).__name__}")
-    config = model_config(model)
     tensors = {name: np.array(p.data, order="C") for name, p in model.named_parameters()}
     tensors.update((name, np.array(b, order="C")) for name, b in model.named_buffers())
+    for name, values in tensors.items():
+        if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
+            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+            raise ValueError(
+                f"cannot save {path}: {name!r} holds {bad} NaN or infinite value(s) of "
+                f"{values.size} (did the fit diverge? try a smaller learning rate); nothing "
+                "was written, an existing file is left as it was")
+    config = model_config(model)
     payload = encode(tensors, metadata={"dlprimer": json.dumps(config)})
     return atomic_write(path, payload)
-
-
-def _read_header(path: Path, raw: bytes) -> dict:
-    """The safetensors JSON header, checked against the file's length."""
-    if len(raw) < 8:
-        raise ModelFileError(f"{path} is not a model file: {len(raw)} bytes is too short for "
-                             "a safetensors header (truncated or empty?)")
-    (size,) = struct.unpack("<Q", raw[:8])
-    if size > len(raw) - 8:
-        raise ModelFileError(f"{path} is truncated or not a safetensors file: its header claims "
-                             f"{size} bytes but only {len(raw) - 8} follow")
-    try:
-        header = json.loads(raw[8:8 + size].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"{path} is corrupted: its header is not valid JSON ({err})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path} is corrupted: its header is not a JSON object")
-    return header
 
 
 def load(path, model: Module | None = None) -> Module:
@@ -114,85 +115,101 @@ def load(path, model: Module | None = None) -> Module:
     A model made of built-in parts is rebuilt from its config (no code is executed). For
     a user-defined Module subclass, pass a fresh instance as ``model``: its parameters are
     filled after their names and shapes have been checked against the file.
-    """
-    from safetensors.numpy import load as decode
 
+    Nothing is built before the header, the metadata's types and the shapes that the config
+    implies have been checked against the file (``dlprimer.io_checks``); the tensors are
+    then read one at a time by their offsets, so loading takes about the file's size in
+    memory, whatever the file claims.
+    """
     path = Path(path)
     if path.is_dir():
         raise ModelFileError(f"{path} is a directory, not a model file; give the path of the "
                              "file dp.save wrote, e.g. model.safetensors inside it")
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
-    raw = path.read_bytes()
-    header = _read_header(path, raw)
-    meta = header.get("__metadata__") or {}
-    if "dlprimer" not in meta:
-        raise ModelFileError(f"{path} is a safetensors file but not a dlprimer model (no "
-                             "dlprimer metadata); save models with dp.save")
-    try:
-        config = json.loads(meta["dlprimer"])
-        if config.get("format") != FORMAT:
-            raise ValueError("unknown format")
-    except (json.JSONDecodeError, ValueError, AttributeError) as err:
-        raise ModelFileError(f"{path} has unreadable dlprimer metadata ({err})") from None
-    version = config.get("format_version", FORMAT_VERSION)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path} has an invalid format_version {version!r} in its "
-                             "metadata (expected a positive integer); the file was edited or "
-                             "corrupted, save the model again with dp.save")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written by a newer dlprimer "
-                             f"({config.get('dlprimer_version')}); upgrade dlprimer to read it")
-    try:
-        tensors = decode(raw)
-    except Exception as err:  # safetensors raises its own error type for bad layouts
-        raise ModelFileError(f"{path} is corrupted: its tensors cannot be read ({err})") from None
-    if model is None:
-        model = _build(path, config)
-    elif not isinstance(model, Module):
-        raise TypeError(f"model must be a fresh dp.nn.Module to fill, got {type(model).__name__}")
-    else:
-        _check_names(path, config, model)
-    for name, p in model.named_parameters():
-        p.data[...] = _tensor(path, tensors, name, p.shape, config)
-    for name, b in model.named_buffers():
-        b[...] = _tensor(path, tensors, name, b.shape, config)
-    output = config.get("output")
-    if output is not None:
-        if output not in OUTPUTS:
-            raise ModelFileError(f"{path} has an invalid output {output!r} in its metadata "
-                                 f"(expected one of {OUTPUTS})")
-        model.output = output
-    if isinstance(config.get("task"), str):
+    with open(path, "rb") as f:
+        layout = read_layout(path, f, os.fstat(f.fileno()).st_size)
+        if "dlprimer" not in layout.metadata:
+            raise ModelFileError(f"{path} is a safetensors file but not a dlprimer model (no "
+                                 "dlprimer metadata); save models with dp.save")
+        config = parse_json(path, layout.metadata["dlprimer"], "its dlprimer metadata")
+        check_metadata(path, config)
+        saved = list(config.get("parameters") or []) + list(config.get("buffers") or [])
+        if sorted(saved) != sorted(layout.tensors):
+            raise ModelFileError(f"{path} is corrupted: its metadata names the tensors "
+                                 f"{sorted(saved)[:5]} but the file holds "
+                                 f"{sorted(layout.tensors)[:5]}")
+        if model is None:
+            model = _build(path, config, layout)
+        elif not isinstance(model, Module):
+            raise TypeError(f"model must be a fresh dp.nn.Module to fill, got "
+                            f"{type(model).__name__}")
+        else:
+            _check_names(path, config, model)
+        arrays = [(n, p.data) for n, p in model.named_parameters()] + model.named_buffers()
+        for name, array in arrays:
+            if name not in layout.tensors:
+                raise ModelFileError(f"{path} lacks the parameter {name!r} of a "
+                                     f"{config.get('kind') or config.get('class')}")
+            check_tensor(path, name, layout.tensors[name], array)  # all, before filling any
+        for name, array in arrays:
+            array[...] = read_tensor(path, f, name, layout.tensors[name], array)
+    model.eval()  # before _n_outputs' forward pass, which must not touch BatchNorm's buffers
+    _restore_fitted_state(path, config, model)
+    return model
+
+
+def _restore_fitted_state(path: Path, config: dict, model: Module) -> None:
+    """What fit recorded (output rule, task, labels, preprocessing), checked against the
+    rebuilt model; ``check_metadata`` has checked the JSON types already."""
+    if config.get("output") is not None:
+        model.output = config["output"]
+    if config.get("task") is not None:
         model.task_ = config["task"]
-    if config.get("classes") is not None:
-        classes = _classes(path, config["classes"], model)
-        kind = config.get("classes_kind")
-        model.classes_ = classes.astype(bool) if kind == "b" else classes
     model.feature_names = _feature_names(path, config.get("feature_names"), model.n_features)
     if config.get("standardizer") is not None:
         model.standardizer = _standardizer(path, config["standardizer"], model.n_features)
     if config.get("preprocessor") is not None:
         model.preprocessor = _preprocessor(path, config["preprocessor"], model.n_features)
-    if isinstance(config.get("converged"), bool):
+    if config.get("converged") is not None:
         model.converged_ = config["converged"]
-    if isinstance(config.get("provenance"), dict):
+    if config.get("provenance") is not None:
         model.provenance = config["provenance"]
-    model.eval()
-    return model
+    K = _n_outputs(path, model)
+    if model.output == "sigmoid" and K not in (None, 1):
+        raise ModelFileError(f"{path} records a sigmoid output, which needs one output, but "
+                             f"the model gives {K}; the file was edited or corrupted")
+    if config.get("classes") is not None:
+        classes = _classes(path, config["classes"], model.output, K)
+        model.classes_ = classes.astype(bool) if config["classes_kind"] == "b" else classes
 
 
-def _tensor(path: Path, tensors: dict, name: str, shape: tuple, config: dict) -> np.ndarray:
-    """The file's tensor ``name``, checked: present, of the shape the model has, finite."""
-    if name not in tensors:
-        raise ModelFileError(f"{path} lacks the parameter {name!r} of a "
-                             f"{config.get('kind') or config.get('class')}")
-    if tensors[name].shape != tuple(shape):
-        raise ModelFileError(f"{path}: parameter {name!r} has shape {tensors[name].shape}, "
-                             f"expected {tuple(shape)} from the saved sizes")
-    if not np.all(np.isfinite(tensors[name])):
-        raise ModelFileError(f"{path}: parameter {name!r} holds NaN or infinite values")
-    return tensors[name]
+def _n_outputs(path: Path, model: Module) -> int | None:
+    """The model's number of outputs: its own ``n_outputs``, else read off one row of zeros
+    through it where the metadata says how many features a row has (that also checks
+    that the standardizer, feature names or preprocessor fit the model's first layer)."""
+    if getattr(model, "n_outputs", None) is not None:
+        return model.n_outputs
+    widths = {len(model.feature_names)} if model.feature_names is not None else set()
+    if model.standardizer is not None:
+        widths.add(model.standardizer.n_features_in_)
+    if model.preprocessor is not None:
+        widths.add(model.preprocessor.n_features_out_)
+    if len(widths) > 1:
+        raise ModelFileError(f"{path}: its feature names, standardizer and preprocessor "
+                             f"disagree on the number of features ({sorted(widths)}); the file "
+                             "was edited or corrupted")
+    if not widths:  # images, sequences: the row shape is not recorded
+        return None
+    (p,) = widths
+    try:
+        with no_grad():
+            z = model(Tensor(np.zeros((1, p), dtype=model.dtype)))
+    except (ValueError, TypeError, IndexError) as err:
+        raise ModelFileError(f"{path}: its metadata describes rows of {p} features, which "
+                             f"the model does not take ({err}); the file was edited or "
+                             "corrupted") from None
+    return int(np.prod(z.shape[1:]))
 
 
 def _check_names(path: Path, config: dict, model: Module) -> None:
@@ -212,18 +229,15 @@ def _check_names(path: Path, config: dict, model: Module) -> None:
                              f"dtype={config.get('dtype')}")
 
 
-def _classes(path: Path, labels, model: Module) -> np.ndarray:
-    """The saved class labels, checked against the model's outputs."""
-    if not isinstance(labels, list) or not all(
-            isinstance(c, (str, int, float, bool)) for c in labels):
-        raise ModelFileError(f"{path}: 'classes' in its metadata must be a list of labels, "
-                             f"got {labels!r}")
+def _classes(path: Path, labels: list, output: str | None, K: int | None) -> np.ndarray:
+    """The saved class labels (their kind checked by ``check_metadata``), checked against
+    the model's K outputs."""
     # a sigmoid output separates two classes, eq. (3); a softmax output one per column, eq. (6)
-    wanted = 2 if model.output == "sigmoid" else getattr(model, "n_outputs", len(labels))
-    if model.output != "identity" and len(labels) != wanted:
+    wanted = 2 if output == "sigmoid" else K
+    if output in ("sigmoid", "softmax") and len(labels) != (wanted or max(len(labels), 2)):
         raise ModelFileError(f"{path} lists {len(labels)} class(es) {labels[:10]} but its "
-                             f"{model.output} output needs exactly {wanted}; the file was "
-                             "edited or corrupted, save the model again with dp.save")
+                             f"{output} output needs exactly {wanted or 'at least 2'}; the "
+                             "file was edited or corrupted, save the model again with dp.save")
     return np.asarray(labels)
 
 
@@ -240,7 +254,7 @@ def _standardizer(path: Path, d, p: int | None) -> Standardizer:
     """The saved standardizer, checked against the model's p features."""
     try:
         standardizer = Standardizer.from_dict(d)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise ModelFileError(f"{path} holds an invalid standardizer in its metadata ({err}); "
                              "the file was edited or corrupted, save the model again") from None
     if p is not None and standardizer.n_features_in_ != p:
@@ -256,7 +270,7 @@ def _preprocessor(path: Path, d, p: int | None):
 
     try:
         pre = Preprocessor.from_dict(d)
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
         raise ModelFileError(f"{path} holds an invalid preprocessor in its metadata ({err}); "
                              "the file was edited or corrupted, save the model again") from None
     if p is not None and pre.n_features_out_ != p:
@@ -265,23 +279,23 @@ def _preprocessor(path: Path, d, p: int | None):
     return pre
 
 
-def _build(path: Path, config: dict) -> Module:
-    """A fresh model from the file's config, through the registry of built-in kinds."""
-    dtype = config.get("dtype", "float32")
-    if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"{path} has an invalid dtype {dtype!r} in its metadata "
-                             "(expected 'float32' or 'float64')")
+def _build(path: Path, config: dict, layout) -> Module:
+    """A fresh model from the file's config, through the registry of built-in kinds, once
+    the shapes it implies have been found in the file."""
     kind = config.get("kind")
     if kind is None and isinstance(config.get("class"), str):
         raise ModelFileError(f"{path} holds a user-defined {config['class']}, which dlprimer "
                              "cannot rebuild by itself (no code is run from a file): load it "
                              f"with dp.load(path, model={config['class']}(...))")
     if not isinstance(kind, str) or kind not in KINDS:
-        raise ModelFileError(f"{path} holds an unknown model kind {kind!r}")
+        raise ModelFileError(f"{path} holds an unknown model kind {kind!r:.60}")
     arch = {k: v for k, v in config.items() if k not in _FILE_KEYS}
+    check_implied_shapes(path, arch, layout)
     try:
-        return build({**arch, "dtype": dtype})
-    except (KeyError, TypeError, ValueError) as err:
+        return build({**arch, "dtype": config.get("dtype", "float32")})
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+        # NOTE: the constructors check their arguments; these are the ways JSON of the
+        # wrong type or range can fail in them.
         raise ModelFileError(f"{path} describes an invalid {kind}: {err}") from None
 
 

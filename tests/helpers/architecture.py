@@ -12,7 +12,7 @@ LAYERS = [
     ("dlprimer.version", 0), ("dlprimer.engine", 0), ("dlprimer.notation", 0),
     ("dlprimer.nn", 1),
     ("dlprimer.models", 2), ("dlprimer.optim", 2),
-    ("dlprimer.data", 3), ("dlprimer.io", 3),
+    ("dlprimer.data", 3), ("dlprimer.io", 3), ("dlprimer.io_checks", 3),
     ("dlprimer.training", 4),
     ("dlprimer.distributed", 5),
     ("dlprimer.explain", 6), ("dlprimer.inference", 6),

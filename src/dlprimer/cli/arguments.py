@@ -7,7 +7,11 @@ import argparse
 
 import numpy as np
 
-__all__ = ["finite", "fraction", "hidden_widths", "non_negative", "positive", "share"]
+__all__ = ["LIMIT", "finite", "fraction", "hidden_widths", "learning_rate", "non_negative",
+           "penalty", "positive", "share"]
+
+#: The largest learning rate and L2 penalty taken: beyond it the first step overflows.
+LIMIT = 1e6
 
 
 def hidden_widths(text: str) -> list[int]:
@@ -66,10 +70,34 @@ def non_negative(text: str) -> int:
 
 
 def finite(text: str) -> float:
+    """A finite number; NaN, ±inf and numbers beyond the float range are refused by name."""
     try:
         value = float(text)
     except ValueError:
         value = None
     if value is None or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        why = ""
+        if value is not None and np.isnan(value):
+            why = " (not a number)"
+        elif value is not None and "inf" not in text.lower():
+            why = " (beyond the float range, about ±1.8e308)"
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}{why}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """The step size α: a finite number in (0, LIMIT]."""
+    value = finite(text)
+    if not 0 < value <= LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a positive number at most 1e6 (a "
+                                         f"step size such as 0.01), got {text!r}")
+    return value
+
+
+def penalty(text: str) -> float:
+    """A penalty weight: a finite number in [0, LIMIT]."""
+    value = finite(text)
+    if not 0 <= value <= LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6] (0 for none, "
+                                         f"such as 1e-3), got {text!r}")
     return value

@@ -12,6 +12,7 @@ import numpy as np
 from dlprimer.cli.data import (
     UsageError,
     check_folder,
+    check_outputs,
     load_model,
     same_data,
     split_rows,
@@ -22,30 +23,78 @@ from dlprimer.data import datasets
 from dlprimer.data.files import atomic_write
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
 
-__all__ = ["build_model", "cmd_datasets", "cmd_evaluate", "cmd_explain", "cmd_predict",
-           "describe", "diagnostics"]
+__all__ = ["MEMORY_CAP", "build_model", "check_memory", "cmd_datasets", "cmd_evaluate",
+           "cmd_explain", "cmd_predict", "describe", "diagnostics", "layer_widths"]
+
+#: The most memory (bytes) a model trained from the command line may need; less where the
+#: machine has less available.
+MEMORY_CAP = 4 * 2**30
+
+
+def layer_widths(kind: str, task: str, p: int, K: int, hidden: list[int]) -> list[int]:
+    """N_0 = p, the hidden widths, N_L: the layer widths of the model a command line asks
+    for, checked against the task."""
+    if kind == "sigmoid":
+        if task != "binary":
+            raise UsageError(f"--model sigmoid (Model I) is for two classes; this is a {task} "
+                             "task: use --model softmax or feedforward")
+        return [p, 1]
+    if kind == "softmax":
+        if task == "regression":
+            raise UsageError("--model softmax (Model II) is for classes; this is a regression "
+                             "task: use --model feedforward")
+        return [p, K]
+    return [p, *hidden, K if task == "multiclass" else 1]
 
 
 def build_model(kind: str, task: str, p: int, K: int, hidden: list[int], activation: str,
                 seed: int, dtype=np.float32):
     """The model a command line asks for, checked against the task."""
+    sizes = layer_widths(kind, task, p, K, hidden)
     if kind == "sigmoid":
-        if task != "binary":
-            raise UsageError(f"--model sigmoid (Model I) is for two classes; this is a {task} "
-                             "task: use --model softmax or feedforward")
         return SigmoidModel(p, seed=seed, dtype=dtype)
     if kind == "softmax":
-        if task == "regression":
-            raise UsageError("--model softmax (Model II) is for classes; this is a regression "
-                             "task: use --model feedforward")
         return SoftmaxModel(p, K, seed=seed, dtype=dtype)
-    if task == "regression":
-        sizes, output = [p, *hidden, 1], "identity"
-    elif task == "binary":
-        sizes, output = [p, *hidden, 1], "sigmoid"
-    else:
-        sizes, output = [p, *hidden, K], "softmax"
+    output = {"regression": "identity", "binary": "sigmoid"}.get(task, "softmax")
     return FeedForward(sizes, activation=activation, output=output, seed=seed, dtype=dtype)
+
+
+def _available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (Linux), else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(widths: list[int], n_rows: int, batch_rows: int, itemsize: int) -> int:
+    """Refuse, before anything is allocated, a model and data too large to train here; return
+    the estimate in bytes.
+
+    The estimate is a lower bound: θ with d = Σ (N_{ℓ-1} + 1) N_ℓ parameters, its gradient
+    and two optimizer moments (4 d floats), the float64 draw of the largest layer's initial
+    weights, the activations and their gradients for ``batch_rows`` rows (2 · rows · Σ N_ℓ
+    floats), and the n × p data matrix X̃ in float64.
+    """
+    pairs = list(zip(widths[:-1], widths[1:], strict=True))
+    d = sum((fan_in + 1) * fan_out for fan_in, fan_out in pairs)
+    largest = max(((fan_in + 1) * fan_out for fan_in, fan_out in pairs), default=0)
+    needed = (4 * d * itemsize + 8 * largest + 2 * batch_rows * sum(widths) * itemsize
+              + 8 * n_rows * widths[0])
+    available = _available_memory()
+    limit = MEMORY_CAP if available is None else min(MEMORY_CAP, available)
+    if needed > limit:
+        raise UsageError(
+            f"training would need about {needed / 2**30:.1f} GiB of memory (d = {d:,} "
+            f"parameters for layer widths {widths}, with gradients and optimizer state, a "
+            f"batch of {batch_rows} rows and the {n_rows} x {widths[0]} data), more than the "
+            f"{limit / 2**30:.1f} GiB allowed here: use smaller --hidden widths or "
+            "--batch-size, or fewer feature columns")
+    return needed
 
 
 def cmd_datasets(args) -> int:
@@ -110,6 +159,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    check_outputs({"--out": args.out}, {"the model": args.model, "--data": args.data})
     if args.out:
         check_folder(args.out, "--out")
     model = load_model(args.model)

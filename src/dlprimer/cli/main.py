@@ -18,31 +18,43 @@ in ``cli.arguments``.
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 import dlprimer.optim as optim
 from dlprimer.cli.arguments import (
-    finite,
     hidden_widths,
+    learning_rate,
     non_negative,
+    penalty,
     positive,
     share,
 )
 from dlprimer.cli.commands import (
     build_model,
+    check_memory,
     cmd_datasets,
     cmd_evaluate,
     cmd_explain,
     cmd_predict,
     describe,
     diagnostics,
+    layer_widths,
 )
-from dlprimer.cli.data import UsageError, check_folder, load_table, split_rows
+from dlprimer.cli.data import (
+    UsageError,
+    check_folder,
+    check_outputs,
+    check_report,
+    is_file_spec,
+    load_table,
+    split_rows,
+)
 from dlprimer.cli.scores import format_scores, scores
 from dlprimer.data.preprocess import Preprocessor
 from dlprimer.io import save
@@ -75,10 +87,12 @@ def _resolve(args) -> None:
 
 
 def cmd_fit(args) -> int:
-    check_folder(args.out, "--out")  # before training, not after
-    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
-        raise UsageError(f"--report {args.report} is a file; the report needs a folder "
-                         "(it is created if missing)")
+    # every output checked before training, not after
+    check_outputs({"--out": args.out},
+                  {"--data": args.data if is_file_spec(args.data) else None}, args.report)
+    check_folder(args.out, "--out")
+    if args.report:
+        check_report(args.report)
     _resolve(args)
     table = load_table(args.data, args.target, args.task)
     pre = Preprocessor(drop=_columns(args.drop), id=args.id, features=_columns(args.features)
@@ -99,6 +113,11 @@ def cmd_fit(args) -> int:
     except ValueError as err:
         raise UsageError(f"{table.name}: {err}") from None
     K = len(table.class_names or ()) or 1
+    full = args.optimizer == "lbfgs" or not args.batch_size
+    batch = len(y_fit) if full else min(args.batch_size, len(y_fit))
+    widths = layer_widths(args.model, table.task, pre.n_features_out_, K, args.hidden)
+    # before anything is allocated; validation and test rows go through in one pass
+    check_memory(widths, len(y), max(batch, len(y_val), len(y_test)), 8 if args.summary else 4)
     model = build_model(args.model, table.task, pre.n_features_out_, K, args.hidden,
                         args.activation, args.seed, dtype=np.float64 if args.summary
                         else np.float32)  # inference wants θ̂ to more digits
@@ -137,21 +156,24 @@ def cmd_fit(args) -> int:
                   early_stopping=args.early_stopping or None, l2=args.l2)
     elapsed = time.perf_counter() - start
     model.provenance = origin
+    path = save(model, args.out)  # saved before the printouts: a failing one loses nothing
     print(f"trained in {elapsed:.1f} s, {history.epochs} epochs; stopped: {history.stop_reason}")
     print(f"final loss {history.loss[-1]:.4g}"
           + (f", validation loss {history.val_loss[-1]:.4g}" if history.val_loss else ""))
     if len(y_test):
         print(f"held-out test set ({len(y_test)} rows): " + format_scores(
             scores(model, X_test, y_test)))
-    else:
+    elif args.test_size == 0:
         print("no test rows were held out (--test-size 0): no held-out score")
+    else:
+        print(f"no test rows were held out: {len(y)} rows are too few for --test-size "
+              f"{args.test_size} to hold out a row of a class (stratified): no held-out score")
     for sentence in diagnostics(history):
         print(f"  - {sentence}")
     summary = None
     if args.summary:
         summary = model.summary(X_fit, y_fit)  # exactly the rows the model was fit on
         print(summary)
-    path = save(model, args.out)
     print(f"saved the model to {path}")
     if args.report:
         from dlprimer.report import write_report
@@ -175,8 +197,21 @@ def provenance(table, args, parts: dict) -> dict:
             "rows": {name: int(len(idx)) for name, idx in parts.items()}}
 
 
+def usage_error(prog: str, message: str) -> str:
+    """An argument error as the command's other errors: one line, then a hint."""
+    return f"{prog}: error: {message}\n  (see {prog} --help)\n"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error prints one line and a hint, not the whole usage block.
+    (Sub-commands' parsers are of this class too: add_subparsers uses the parent's.)"""
+
+    def error(self, message: str):
+        self.exit(2, usage_error(self.prog, message))
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlprimer",
         description="The primer 'Navigating Mathematical Basics: A Primer for Deep Learning in "
                     "Science' made executable: train, evaluate, predict and explain models.")
@@ -185,7 +220,7 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("datasets", help="list the bundled data sets")
-    p.set_defaults(run=cmd_datasets)
+    p.set_defaults(run=cmd_datasets, prog=p.prog)
 
     p = commands.add_parser(
         "fit", help="train a model (no arguments: Model III on breast_cancer)",
@@ -218,7 +253,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=list(optim.NAMES), default="adam",
                    help="gd = gradient descent eq. (31), sgd = with momentum 0, adam, lbfgs "
                         "(full batch; Models I and II) (default: adam)")
-    p.add_argument("--lr", type=finite, default=None,
+    p.add_argument("--lr", type=learning_rate, default=None,
                    help="learning rate α, a positive number (default: 0.001 for adam, 0.1 "
                         "for gd, 0.05 for sgd)")
     p.add_argument("--epochs", type=positive, default=200,
@@ -236,7 +271,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs without validation improvement and "
                         "keep the best weights; 0 turns it off (default: 10; off with "
                         "--optimizer lbfgs)")
-    p.add_argument("--l2", type=finite, default=0.0,
+    p.add_argument("--l2", type=penalty, default=0.0,
                    help="L2 penalty (l2/2)·Σ‖W‖² on the weights, ≥ 0; helps when classes are "
                         "separable, e.g. with --optimizer lbfgs (default: 0)")
     p.add_argument("--seed", type=non_negative, default=0,
@@ -250,7 +285,7 @@ def make_parser() -> argparse.ArgumentParser:
                         "CIs per unit of each feature, on exactly the rows the model was fit "
                         "on (use with --optimizer lbfgs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=cmd_fit)
+    p.set_defaults(run=cmd_fit, prog=p.prog)
 
     p = commands.add_parser("evaluate", help="score a saved model on labelled data",
                             description="Accuracy, log-loss and confusion matrix "
@@ -265,7 +300,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true",
                    help="Models I and II: estimates, standard errors, z, p-values, 95%% CIs, "
                         "on the rows the model was fit on (needs the file it was fit on)")
-    p.set_defaults(run=cmd_evaluate)
+    p.set_defaults(run=cmd_evaluate, prog=p.prog)
 
     p = commands.add_parser("predict", help="predict with a saved model",
                             description="Write the predicted label and, for classifiers, "
@@ -275,7 +310,7 @@ def make_parser() -> argparse.ArgumentParser:
                    help="a CSV or Parquet file with the model's columns (others are "
                         "ignored; missing cells are imputed as in training)")
     p.add_argument("--out", help="CSV file to write (default: print to the terminal)")
-    p.set_defaults(run=cmd_predict)
+    p.set_defaults(run=cmd_predict, prog=p.prog)
 
     p = commands.add_parser("explain", help="show a model in the primer's notation",
                             description="The model's equations with their dimensions; with "
@@ -283,7 +318,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file written by `dlprimer fit`")
     p.add_argument("--data", help="CSV or bundled data set holding the row to explain")
     p.add_argument("--row", type=int, help="0-based row number in --data")
-    p.set_defaults(run=cmd_explain)
+    p.set_defaults(run=cmd_explain, prog=p.prog)
     return parser
 
 
@@ -292,21 +327,72 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"dlprimer: warning: {message}", file=sys.stderr)
 
 
+def _plain_streams() -> None:
+    """Where the terminal's encoding cannot show the output (PYTHONIOENCODING=ascii, LANG=C
+    on an old system), write what it cannot encode as escapes (α → \\u03b1) instead of
+    failing: a print must never lose a trained model."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "θ̂ α ∇ ≥ ² ‖ — █".encode(encoding)
+        except (UnicodeError, LookupError):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError, OSError):  # not a TextIOWrapper
+                pass
+
+
+def _message(err: BaseException) -> str:
+    """One error as the text after "error:"; later lines indented under the first."""
+    if isinstance(err, MemoryError):
+        text = (f"out of memory: the data or the model is too large for this machine "
+                f"({err or 'no details'}); use fewer rows or columns, smaller --hidden "
+                "widths or --batch-size")
+    elif isinstance(err, RecursionError):
+        text = f"a structure nested too deeply to handle ({err})"
+    elif isinstance(err, OSError) and err.strerror and str(err).startswith("[Errno"):
+        text = f"{err.filename}: {err.strerror}" if err.filename else err.strerror
+    elif isinstance(err, UnicodeError):
+        text = f"a file's text cannot be read or written in its encoding ({err})"
+    else:
+        text = str(err) or type(err).__name__
+    return text.strip().replace("\n", "\n  ")
+
+
+# What a bad file, option or machine can raise: each becomes one line, never a traceback.
+_EXPECTED = (ValueError, OSError, TypeError, ArithmeticError, csv.Error, MemoryError,
+             RecursionError, ImportError)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _plain_streams()
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the sub-command, as argparse's other errors are
+        sys.stderr.write(usage_error(args.prog, f"unrecognized arguments: {' '.join(extra)}"))
+        return 2
     if not args.debug:
         warnings.showwarning = _show_warning
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, TypeError, FloatingPointError, OSError) as err:
-        if args.debug:
-            raise
-        print(f"dlprimer {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `dlprimer predict ... | head`: the reader has gone
+        try:  # so that the final flush at exit does not fail too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except Exception as err:
+        if args.debug:
+            raise
+        text = _message(err)
+        if not isinstance(err, _EXPECTED):  # a bug, most likely: say what it was
+            text = (f"unexpected {type(err).__name__}: {text} (run with --debug for the "
+                    "traceback, and please report it)")
+        print(f"dlprimer {args.command}: error: {text}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

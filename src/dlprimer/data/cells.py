@@ -13,13 +13,18 @@ __all__ = ["DECIMAL_COMMA", "EPOCH", "FALSE_WORDS", "TRUE_WORDS", "as_booleans",
            "cell_strings", "cell_text", "day_first", "days_since_epoch", "is_boolean_column",
            "is_decimal_comma", "is_missing", "is_number", "looks_like_date", "parse_dates"]
 
+# NOTE: [ \t], not \s (which also matches U+0085, U+2028 and other breaks), \Z, not $
+# (which also matches before a final "\n"), and re.ASCII (\d would match other scripts'
+# digits, which pandas does not read): a cell with those in it is text.
+
 #: 1,5 or 1.234,5: a number written with a decimal comma (and dots grouping thousands).
-DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+\s*$")
+DECIMAL_COMMA = re.compile(r"^[ \t]*[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+[ \t]*\Z", re.ASCII)
 TRUE_WORDS = ("true", "yes", "y", "t")
 FALSE_WORDS = ("false", "no", "n", "f")
 EPOCH = "1970-01-01"
-_DATE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-                   r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})\s*$")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z", re.ASCII)
+_DATE = re.compile(r"^[ \t]*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+                   r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})[ \t]*\Z", re.ASCII)
 
 
 def is_missing(series) -> np.ndarray:
@@ -28,12 +33,14 @@ def is_missing(series) -> np.ndarray:
 
 
 def as_numbers(series) -> np.ndarray:
-    """The column as float64 with NaN for missing cells; non-numbers raise ValueError."""
+    """The column as float64 with NaN for missing cells; non-numbers raise ValueError.
+    Text cells are stripped first, as ``is_number`` and ``cell_text`` see them."""
     import pandas as pd
 
     if series.dtype.kind in "biuf":
         return series.astype("float64").to_numpy()
-    return pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
+    stripped = series.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return pd.to_numeric(stripped, errors="raise").astype("float64").to_numpy()
 
 
 def cell_strings(series) -> list:
@@ -50,11 +57,11 @@ def cell_text(value) -> str:
 
 
 def is_number(cell: str) -> bool:
-    """Whether ``float`` reads the text as a finite number."""
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
+    """Whether the text is a finite number as pandas reads it: ASCII digits, a point and an
+    exponent (12, -1.5, .5, 2e-3). Not 1_000 or other scripts' digits, which ``float``
+    takes but pandas does not, and not 1e400 (inf)."""
+    text = cell.strip()
+    return bool(_NUMBER.match(text)) and math.isfinite(float(text))
 
 
 def is_decimal_comma(cell: str) -> bool:

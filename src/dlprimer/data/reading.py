@@ -33,9 +33,13 @@ from dlprimer.data.tables import encode_labels, infer_task
 
 __all__ = ["ReadWarning", "Table", "file_hash", "read_csv", "read_table"]
 
-_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+|\d{1,3}(\.\d{3})+)\s*$")  # 12, or 1.500 (dots group)
-_THOUSANDS_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(,\d{3})+\s*$")  # 1,234: 1234 in English
+# 12 or 1.500 (dots group thousands); 1,234 (1234 in English); as DECIMAL_COMMA, ASCII only
+_PLAIN_NUMBER = re.compile(r"^[ \t]*[+-]?(\d+|\d{1,3}(\.\d{3})+)[ \t]*\Z", re.ASCII)
+_THOUSANDS_COMMA = re.compile(r"^[ \t]*[+-]?\d{1,3}(,\d{3})+[ \t]*\Z", re.ASCII)
 _QUOTED = re.compile(r'"[^"]*"')
+# Spellings of NaN that pandas would keep as text (it already reads nan, NaN, -nan, -NaN, ...):
+# missing cells, as those are, not a text column.
+_MORE_NANS = ["NAN", "+nan", "+NaN", "+NAN", "-NAN", "+Nan", "-Nan"]  # not "Nan", a name
 
 
 class ReadWarning(UserWarning):
@@ -101,14 +105,26 @@ def _check_path(path: Path) -> None:
     if not path.exists():
         raise _MissingFileError(2, f"no such file: {str(path)!r}", str(path))
     if not path.is_file():
-        raise ValueError(f"{str(path)!r} is not a file (a directory?); give the path of a "
-                         "CSV or Parquet file")
+        what = "a folder" if path.is_dir() else "a pipe or a device"
+        raise ValueError(f"{str(path)!r} is not a file ({what}); give the path of a CSV or "
+                         "Parquet file")
+
+
+# Byte-order marks, longest first: UTF-32's little-endian mark begins with UTF-16's.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 def _text(path: Path) -> str:
     raw = path.read_bytes()
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" is UTF-16
-        return raw.decode("utf-16")
+    for bom, encoding in _BOMS:  # Excel's "Unicode text" is UTF-16
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise ValueError(f"{path.name} starts with a {encoding.upper()} byte-order "
+                                 f"mark but byte {err.start} is not {encoding.upper()} (a "
+                                 "truncated or mixed file?); save it again as UTF-8 CSV") from None
     if b"\x00" in raw[:4096]:
         raise ValueError(f"{path.name} is not a text file (a spreadsheet saved as .xlsx?); "
                          "save it as CSV (comma- or semicolon-separated)")
@@ -132,7 +148,9 @@ def _delimiter(path: Path, text: str) -> str:
     quotes: "mass, g" is one name); else ','."""
     if path.suffix.lower() == ".tsv":
         return "\t"
-    first = _QUOTED.sub("", next((line for line in text.splitlines() if line.strip()), ""))
+    # NOTE: split on "\n" only (the text's line ends are normalized): str.splitlines also
+    # breaks at a form feed, U+0085, U+2028 and others, which may sit inside a name.
+    first = _QUOTED.sub("", next((line for line in text.split("\n") if line.strip()), ""))
     counts = {d: first.count(d) for d in (";", "\t")}
     best = max(counts, key=counts.get)
     return best if counts[best] > first.count(",") else ","
@@ -141,21 +159,33 @@ def _delimiter(path: Path, text: str) -> str:
 def _check_widths(text: str, sep: str, path: Path) -> list[str]:
     """The header's names; a ValueError naming the first line whose number of fields differs
     (pandas would fill a short row with gaps, or take a long one's first field as an index)."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=sep, skipinitialspace=True)
     header = None
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # csv's 131,072 would refuse a long cell
     try:
+        start = 1
         for fields in reader:
             if len(fields) <= 1 and not "".join(fields).strip():
+                start = reader.line_num + 1
                 continue  # a blank line, skipped by pandas too
             if header is None:
                 header = [h.strip() for h in fields]
             elif len(fields) != len(header):
+                if reader.line_num > start and any("\n" in f for f in fields):
+                    raise ValueError(
+                        f"{path.name} line {reader.line_num} has {len(fields)} field(s) but "
+                        f"the header has {len(header)}: a quoted cell opened on line {start} "
+                        "runs on to it (a quote not closed?)")
                 raise ValueError(
                     f"{path.name} line {reader.line_num} has {len(fields)} field(s) but the "
                     f"header has {len(header)}; every row needs one value per column (a text "
                     f"cell with {sep!r} unquoted? a quote not closed? {sep!r} at the line's end?)")
-    except csv.Error as err:  # a NUL byte, a cell over csv's size limit
+            start = reader.line_num + 1
+    except csv.Error as err:  # a NUL byte, a quote in the wrong place
         raise ValueError(f"{path.name} line {reader.line_num}: {err}") from None
+    finally:
+        csv.field_size_limit(limit)
     return header or []
 
 
@@ -191,8 +221,13 @@ def read_table(path, delimiter: str | None = None):
     try:
         # low_memory=False: one dtype per column, not one per chunk (no DtypeWarning)
         frame = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True,
-                            skip_blank_lines=True, low_memory=False)
-    except pd.errors.ParserError as err:
+                            skip_blank_lines=True, low_memory=False, engine="c",
+                            na_values=_MORE_NANS)
+    except (pd.errors.ParserError, csv.Error) as err:
+        opened = re.search(r"EOF inside string starting at row (\d+)", str(err))
+        if opened:  # pandas counts rows from 0, the header included
+            raise ValueError(f"{path.name} line {int(opened.group(1)) + 1}: a quoted cell "
+                             "opens there and is never closed (a quote \" missing?)") from None
         line = re.search(r"line (\d+)", str(err))
         where = f" line {line.group(1)}" if line else ""
         raise ValueError(f"{path.name}{where}: {str(err).strip()}; every row needs one value "
@@ -203,6 +238,9 @@ def read_table(path, delimiter: str | None = None):
     trailing = [c for c, h in zip(frame.columns, header, strict=True)
                 if not h and frame[c].isna().all()]
     frame = frame.drop(columns=trailing)
+    if not len(frame.columns):
+        raise ValueError(f"{path.name} has no column with a name or a value (only separators?); "
+                         "expected a header row of names and then data rows")
     for column in frame.columns:
         frame[column] = _decimal_commas(frame[column], sep)
     return frame
@@ -294,11 +332,16 @@ def _target(path: Path, series, target: str, task: str | None):
     if series.dtype.kind in "biuf" and series.dtype.kind != "b":
         values = series.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(values)):
-            bad = series[~np.isfinite(values)].iloc[0]
+            first = int(np.flatnonzero(~np.isfinite(values))[0])
+            row, bad = int(series.index[first]), values[first]
             raise ValueError(f"{path.name}: target column {target!r} holds {bad}; only finite "
-                             "numbers are allowed")
-        inferred = infer_task(values)
-        if np.all(values == np.round(values)):
+                             f"numbers are allowed (data row {row + 1}; a number beyond "
+                             f"±1.8e308, such as 1e400, reads as {bad})")
+        # NOTE: integers beyond 2**53 are not exact in float64 (nor category codes), and
+        # beyond 2**63 they do not fit int64: such a column is a measurement.
+        whole = bool(np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53))
+        inferred = infer_task(values) if whole else "regression"
+        if whole:
             values = values.astype(np.int64)
     else:
         if task == "regression":
