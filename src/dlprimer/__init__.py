@@ -31,6 +31,7 @@ from dlprimer.io import ModelFileError, load, save
 from dlprimer.models import FeedForward, SigmoidModel, SoftmaxModel
 from dlprimer.nn.functional import log_softmax, relu, sigmoid, softmax, tanh
 from dlprimer.training import Callback, DivergenceError, EarlyStopping, History, fit
+from dlprimer.training.fit import DISTRIBUTED as _DISTRIBUTED
 from dlprimer.version import __version__
 
 
@@ -52,15 +53,33 @@ def _html(model):
     return model_html(model)
 
 
+def _fit_dask(*args, **kwargs):
+    try:
+        from dlprimer.distributed import fit_dask
+    except ImportError as err:  # dask or distributed missing
+        raise ImportError(f"fitting on Dask arrays needs dlprimer's Dask extra: pip install "
+                          f"'dlprimer[dask]' ({err})") from None
+    return fit_dask(*args, **kwargs)
+
+
+def _predict_dask(model, X, kind):
+    from dlprimer.distributed import predict_dask
+
+    return predict_dask(model, X, kind)
+
+
+_DISTRIBUTED["fit"] = _fit_dask  # dp.fit on Dask data, loaded on first use
+
 # NOTE: model.explain() and model.summary() reach the front ends through nn's FRONT_ENDS,
 # installed here at the root, so that nn itself never imports upwards (DESIGN.md).
-nn.module.FRONT_ENDS.update(explain=_explain, summary=_summary, html=_html)
+nn.module.FRONT_ENDS.update(explain=_explain, summary=_summary, html=_html,
+                             dask=_predict_dask)
 
 # Front ends load on first use, so ``import dlprimer`` stays light; ``dp.plots`` is the
 # figures module of ``dlprimer.report``.
-_LAZY = {"explain": "dlprimer.explain", "inference": "dlprimer.inference",
-         "plots": "dlprimer.report.plots", "report": "dlprimer.report",
-         "sklearn": "dlprimer.sklearn", "cli": "dlprimer.cli"}
+_LAZY = {"distributed": "dlprimer.distributed", "explain": "dlprimer.explain",
+         "inference": "dlprimer.inference", "plots": "dlprimer.report.plots",
+         "report": "dlprimer.report", "sklearn": "dlprimer.sklearn", "cli": "dlprimer.cli"}
 
 
 def __getattr__(name: str):

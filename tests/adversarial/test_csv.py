@@ -218,8 +218,6 @@ def test_what_float_takes_but_pandas_does_not_is_text(tmp_path, cell):
     assert matrix(table).shape[0] == 3  # a category, not a number pandas cannot read
 
 
-@pytest.mark.xfail(reason="Standardizer.fit (data/tables.py): s_j underflows to 0 for a "
-                          "column of subnormal numbers, and x̃ divides by it", strict=False)
 def test_subnormal_numbers_standardize_to_finite_values(tmp_path):
     table = read_csv(write(tmp_path, "a,y\n0,0\n4.941e-324,1\n4.941e-324,0\n"))
     assert matrix(table).shape == (3, 1)

@@ -66,7 +66,7 @@ def test_as_matrix_dataframe():
         as_matrix(pd.DataFrame({"age": [1, 2], "sex": [0, "M"]}))
     with pytest.raises(ValueError, match=r"column 'city' is not numeric: row 0 holds 'Oslo'"):
         as_matrix(pd.DataFrame({"city": pd.Categorical(["Oslo", "Rome"])}))
-    with pytest.raises(ValueError, match=r"1 NaN or infinite value\(s\) in 1 row\(s\), "
+    with pytest.raises(ValueError, match=r"1 NaN value\(s\) in 1 row\(s\), "
                                          r"first at row\(s\) 1"):
         as_matrix(pd.DataFrame({"dose": pd.array([1, None], dtype="Int64")}))
 
@@ -152,7 +152,7 @@ def test_standardizer_errors():
         s.transform([[1.0, 2.0]])
     with pytest.raises(ValueError, match=r"Z has 4 column\(s\)"):
         s.inverse_transform(np.zeros((1, 4)))
-    with pytest.raises(ValueError, match=r"1 NaN or infinite value\(s\).*row\(s\) 1"):
+    with pytest.raises(ValueError, match=r"1 NaN value\(s\).*row\(s\) 1"):
         Standardizer().fit([[1.0, 2.0], [np.nan, 3.0]])
 
 
@@ -190,7 +190,7 @@ def test_encode_labels_errors():
         encode_labels([[0, 1], [1, 0]])
     with pytest.raises(ValueError, match=r"1 NaN label\(s\), first at row 2"):
         encode_labels([0.0, 1.0, np.nan])
-    with pytest.raises(ValueError, match="cannot be sorted"):
+    with pytest.raises(ValueError, match=r"1 missing label\(s\) .*first at row 1"):
         encode_labels(np.array(["a", None], dtype=object))
 
 

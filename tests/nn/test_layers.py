@@ -274,7 +274,7 @@ def test_nested_sequential_config_lists_its_layers():
     (lambda v: nn.MultiHeadAttention(v, 1), "d_model"),
     (lambda v: nn.MultiHeadAttention(4, v), "num_heads"),
     (lambda v: nn.LayerNorm(v), "d"),
-    (lambda v: nn.TransformerEncoderBlock(4, 2, v), "out_features"),
+    (lambda v: nn.TransformerEncoderBlock(4, 2, v), "d_ff"),
     (lambda v: nn.BatchNorm1d(v), "num_features"),
 ])
 @pytest.mark.parametrize("value", [True, 0, -2, 2.0])

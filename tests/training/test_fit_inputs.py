@@ -99,9 +99,9 @@ def test_bad_settings_say_what_is_wrong(kwargs, message):
 
 def test_regression_targets_must_be_finite():
     net = dp.FeedForward([3, 4, 1], output="identity")
-    for bad in (np.nan, np.inf):
+    for bad, called in ((np.nan, "NaN"), (np.inf, "infinite")):
         target = np.r_[bad, X[1:, 0]]
-        with pytest.raises(ValueError, match=r"y contains 1 NaN or infinite .* row\(s\) 0"):
+        with pytest.raises(ValueError, match=rf"y contains 1 {called} value.* row\(s\) 0"):
             dp.fit(net, X, target, progress=False)
     with pytest.raises(ValueError, match="validation y contains 60 NaN"):
         dp.fit(net, X, X[:, 0], validation_data=(X, np.full(60, np.nan)), progress=False)

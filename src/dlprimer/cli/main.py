@@ -35,6 +35,7 @@ from dlprimer.cli.arguments import (
     positive,
     share,
 )
+from dlprimer.cli.cluster import cmd_fit_cluster, wants_cluster
 from dlprimer.cli.commands import (
     build_model,
     check_memory,
@@ -94,6 +95,8 @@ def cmd_fit(args) -> int:
     if args.report:
         check_report(args.report)
     _resolve(args)
+    if wants_cluster(args):
+        return cmd_fit_cluster(args)
     table = load_table(args.data, args.target, args.task)
     pre = Preprocessor(drop=_columns(args.drop), id=args.id, features=_columns(args.features)
                        or None, standardize=True,
@@ -227,8 +230,9 @@ def make_parser() -> argparse.ArgumentParser:
         description="Train a model, report its held-out score and save it. With no "
                     "arguments: Model III (16,8 ReLU) on the bundled breast_cancer data.")
     p.add_argument("--data", default="breast_cancer",
-                   help="a bundled data set name (see `dlprimer datasets`) or a CSV or "
-                        "Parquet file with a header row (default: breast_cancer)")
+                   help="a bundled data set name (see `dlprimer datasets`), a CSV or "
+                        "Parquet file with a header row, or a glob of CSV parts like "
+                        "'parts/*.csv' (trained on Dask) (default: breast_cancer)")
     p.add_argument("--target", help="the file's target column (default: its last column); "
                                     "rows where it is missing are left out")
     p.add_argument("--drop", metavar="COLS",
@@ -284,6 +288,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="Models I and II: estimates, standard errors, z, p-values and 95%% "
                         "CIs per unit of each feature, on exactly the rows the model was fit "
                         "on (use with --optimizer lbfgs)")
+    p.add_argument("--workers", type=positive, metavar="N",
+                   help="train on a local Dask cluster of N worker processes (the rows stay "
+                        "with the workers; full batch is exact); needs dlprimer[dask]")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="train on a running Dask cluster, e.g. tcp://host:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_fit, prog=p.prog)
 

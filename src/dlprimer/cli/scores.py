@@ -12,8 +12,9 @@ from dlprimer.training.metrics import accuracy, confusion_counts, log_loss, r2_s
 __all__ = ["classification_scores", "format_scores", "regression_scores", "scores"]
 
 
-def classification_scores(model, X, y) -> dict:
-    """Accuracy, log-loss and the confusion matrix (rows: true class, columns: predicted)."""
+def classification_scores(model, X, y, proba=None) -> dict:
+    """Accuracy, log-loss and the confusion matrix (rows: true class, columns: predicted);
+    ``proba`` is ``model.predict_proba(X)`` where it was computed already (X unused then)."""
     classes = list(model.classes_) if model.classes_ is not None else sorted(set(y))
     try:
         truth = index_labels(y, classes)
@@ -22,15 +23,16 @@ def classification_scores(model, X, y) -> dict:
         raise UsageError(f"labels {unknown[:5]} were not seen in training; the model knows "
                          f"{[str(c) for c in classes]} (the target is the one column besides "
                          "the model's features: is it the right one?)") from None
-    predicted = model.predict(X)
+    proba = model.predict_proba(X) if proba is None else proba
+    predicted = model.decide(proba)
     confusion, _ = confusion_counts(np.asarray(classes)[truth], predicted, classes)
     return {"accuracy": accuracy(np.asarray(classes)[truth], predicted),
-            "log_loss": log_loss(truth, model.predict_proba(X)),
+            "log_loss": log_loss(truth, proba),
             "confusion": confusion, "classes": [str(c) for c in classes]}
 
 
-def regression_scores(model, X, y) -> dict:
-    y_hat = model.predict(X)
+def regression_scores(model, X, y, y_hat=None) -> dict:
+    y_hat = model.predict(X) if y_hat is None else y_hat
     y = np.asarray(y, dtype=float).reshape(y_hat.shape)
     return {"mse": float(np.mean((y - y_hat) ** 2)), "r2": r2_score(y, y_hat)}
 
@@ -49,8 +51,9 @@ def format_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
-def scores(model, X, y) -> dict:
-    """Regression scores for an identity output, classification scores otherwise."""
+def scores(model, X, y, outputs=None) -> dict:
+    """Regression scores for an identity output, classification scores otherwise;
+    ``outputs`` is ``model.predict_proba(X)`` where it was computed already."""
     if model.output == "identity":
-        return regression_scores(model, X, y)
-    return classification_scores(model, X, y)
+        return regression_scores(model, X, y, outputs)
+    return classification_scores(model, X, y, outputs)

@@ -17,19 +17,29 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dlprimer.engine.checks import (  # noqa: F401 (as_matrix, is_dataframe: re-exported)
+from dlprimer.data.labels import (  # noqa: F401 (re-exported: the labels live in labels.py)
+    MAX_CLASSES,
+    canonical_label,
+    decode_labels,
+    encode_labels,
+    index_labels,
+    infer_task,
+    label_vector,
+)
+from dlprimer.engine.checks import (  # noqa: F401 (some re-exported: as_matrix, is_dataframe)
     as_float_array,
     as_matrix,
     is_dataframe,
     positive_int,
-    reject_sparse,
     require_finite_rows,
-    values_of,
 )
 
 __all__ = [
     "Standardizer",
+    "constant_columns",
     "as_matrix",
+    "canonical_label",
+    "column_moments",
     "batches",
     "decode_labels",
     "encode_labels",
@@ -37,10 +47,6 @@ __all__ = [
     "infer_task",
     "train_test_split",
 ]
-
-#: Integer targets with at most this many distinct values are read as class labels.
-MAX_CLASSES = 20
-
 
 class Standardizer:
     """Standardize each feature to mean 0 and standard deviation 1, eqs. (10) and (13).
@@ -77,14 +83,9 @@ class Standardizer:
     def fit(self, X) -> Standardizer:
         """Learn x̄_j and s_j of eq. (10) from X (n, p); returns self."""
         X, names = as_matrix(X)
-        X64 = X.astype(np.float64, copy=False)  # sums in float64 even for float32 data
-        mean = X64.mean(axis=0)
-        std = np.sqrt(((X64 - mean) ** 2).mean(axis=0))
-        # NOTE: a constant column's std is 0 only up to rounding (a few ulps of its mean);
-        # dividing by that would blow rounding noise up to O(1), so treat it as constant.
-        constant = std <= 10 * np.finfo(np.float64).eps * np.abs(mean)
+        mean, std, constant = column_moments(X)
         self.mean_ = mean
-        self.scale_ = np.where(constant | (std == 0), 1.0, std)
+        self.scale_ = np.where(constant, 1.0, std)
         self.feature_names_ = names
         return self
 
@@ -110,7 +111,14 @@ class Standardizer:
     def transform(self, X) -> np.ndarray:
         """x̃ = (x - x̄) / s, eq. (13), for each row of X (n, p); float32 stays float32."""
         X = self._check(X, "X")
-        return ((X - self.mean_) / self.scale_).astype(X.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            Z = (X - self.mean_) / self.scale_
+        if not np.isfinite(Z).all():
+            # NOTE: x - x̄ overflows for x = 1e308, x̄ = -1e308 though x̃ is finite: divide
+            # first (one more rounding, so only where needed).
+            with np.errstate(over="ignore"):
+                Z = X / self.scale_ - self.mean_ / self.scale_
+        return Z.astype(X.dtype, copy=False)
 
     def fit_transform(self, X) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -169,121 +177,40 @@ class Standardizer:
         return f"Standardizer({fitted})"
 
 
-def label_vector(y, name: str = "y") -> np.ndarray:
-    reject_sparse(y, name)
-    y = np.asarray(values_of(y))
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one label per sample), got shape {y.shape}")
-    if y.dtype.kind in "mMV":
-        raise ValueError(f"{name} holds {y.dtype} values; targets must be numbers or class "
-                         f"labels (strings): convert them first, e.g. {name}.astype(str)")
-    return y
+def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x̄_j, s_j, constant_j) of each column of a finite X (n, p), eq. (10) with 1/n, in
+    float64, finite wherever the true values are; ``constant`` marks the columns whose s_j
+    is 0 up to rounding.
 
-
-def encode_labels(y) -> tuple[np.ndarray, np.ndarray]:
-    """Class labels of any kind mapped to 0, ..., K-1 in sorted order (as np.unique sorts).
-
-    Returns
-    -------
-    indices : ndarray (n,), int64
-        ``classes[indices]`` gives back ``y``.
-    classes : ndarray (K,)
-        The distinct labels, sorted.
-
-    >>> indices, classes = encode_labels(["cat", "dog", "cat", "bird"])
-    >>> indices, classes
-    (array([1, 2, 1, 0]), array(['bird', 'cat', 'dog'], dtype='<U4'))
-    >>> decode_labels(indices, classes).tolist()
-    ['cat', 'dog', 'cat', 'bird']
+    >>> mean, std, constant = column_moments(np.array([[1e308, 1.0], [-1e308, 1.0]]))
+    >>> mean.tolist(), std.tolist(), constant.tolist()
+    ([0.0, 1.0], [1e+308, 0.0], [False, True])
     """
-    y = label_vector(y)
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise ValueError(
-            f"y contains {int(np.isnan(y).sum())} NaN label(s), first at row "
-            f"{int(np.flatnonzero(np.isnan(y))[0])}; drop the unlabelled rows first"
-        )
-    if y.dtype.kind in "iub" and y.size:
-        # NOTE: integer labels in a modest range are counted in O(n) instead of sorted.
-        low = int(y.min())
-        span = int(y.max()) - low + 1
-        if span <= max(1024, 4 * y.size):
-            shifted = y.astype(np.int64) - low
-            present = np.bincount(shifted, minlength=span) > 0
-            classes = (np.flatnonzero(present) + low).astype(y.dtype)
-            lookup = np.cumsum(present) - 1  # shifted label -> its rank among classes
-            return lookup[shifted].astype(np.int64), classes
-    try:
-        classes, indices = np.unique(y, return_inverse=True)
-    except TypeError as err:  # e.g. None mixed with strings cannot be sorted
-        raise ValueError(
-            f"the labels in y cannot be sorted ({err}); give labels of one kind "
-            "(all numbers or all strings) and no missing values"
-        ) from None
-    return indices.reshape(-1).astype(np.int64), classes
+    X64 = X.astype(np.float64, copy=False)  # sums in float64 even for float32 data
+    # NOTE: Σ x over a column of ±1e308 overflows, and so do the squares of anything
+    # beyond 1e154, though x̄ and s fit float64. Each column is divided by a power of two
+    # 2^k_j that brings max |x_j| into [1/2, 1) (as notation.sample_mean does): exact, so
+    # for other data x̄ and s are bit for bit those of the plain formulas; they are
+    # scaled back by 2^k_j at the end, where s ≤ max |x_j| always fits.
+    k = np.frexp(np.max(np.abs(X64), axis=0, initial=0.0))[1]  # (p,)
+    Y = np.ldexp(X64, -k)  # |Y| < 1
+    mean_Y = Y.mean(axis=0)
+    std_Y = np.sqrt(((Y - mean_Y) ** 2).mean(axis=0))  # (Y - ȳ)² ≤ 4: no overflow
+    mean, std = np.ldexp(mean_Y, k), np.ldexp(std_Y, k)
+    return mean, std, constant_columns(mean, std)
 
 
-def index_labels(y, classes, name: str = "y") -> np.ndarray:
-    """The index of each label of ``y`` in ``classes`` (the order of a model's outputs):
-    the one label → index lookup, refusing labels that ``classes`` lacks.
-
-    >>> index_labels(["dog", "cat"], np.array(["bird", "cat", "dog"])).tolist()
-    [2, 1]
-    """
-    y = label_vector(y, name)
-    known = np.asarray(classes).tolist()
-    lookup = {c: i for i, c in enumerate(known)}
-    unknown = [v for v in np.unique(y).tolist() if v not in lookup]
-    if unknown:
-        raise ValueError(f"{name} holds labels {unknown[:5]} that are not among the classes "
-                         f"{known[:10]} the model was trained on")
-    return np.array([lookup[v] for v in y.tolist()], dtype=np.int64)
+def constant_columns(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The columns to treat as constant (scale 1, only centred): s_j is 0 up to rounding
+    (a few ulps of x̄_j), or so deep among the subnormal numbers (below 2^-1048, where fewer
+    than 26 bits are left) that x̃ = (x - x̄)/s would divide rounding noise by noise."""
+    # NOTE: dividing by a std that is rounding noise would blow that noise up to O(1).
+    return ((std <= 10 * np.finfo(np.float64).eps * np.abs(mean)) | (std == 0)
+            | (std < SUBNORMAL_NOISE))
 
 
-def decode_labels(indices, classes) -> np.ndarray:
-    """The labels ``classes[indices]``: the inverse of ``encode_labels``.
-
-    >>> decode_labels([0, 2], ["setosa", "versicolor", "virginica"]).tolist()
-    ['setosa', 'virginica']
-    """
-    classes = np.asarray(classes)
-    indices = np.asarray(values_of(indices))
-    if indices.dtype.kind == "f" and np.all(indices == np.round(indices)):
-        indices = indices.astype(np.int64)
-    if indices.dtype.kind not in "iu":
-        raise ValueError(
-            f"indices must be integers 0..K-1, got dtype {indices.dtype}; "
-            "pass class indices, e.g. the output of model.predict"
-        )
-    if indices.size and (indices.min() < 0 or indices.max() >= len(classes)):
-        raise ValueError(
-            f"indices must lie in 0..{len(classes) - 1} for {len(classes)} classes, got "
-            f"values from {int(indices.min())} to {int(indices.max())}"
-        )
-    return classes[indices]
-
-
-def infer_task(y) -> str:
-    """"binary", "multiclass" or "regression", read off the targets y.
-
-    Labels that are strings, booleans or integers (integer-valued floats included) with at
-    most ``MAX_CLASSES`` = 20 distinct values are classes; any other numbers are a regression
-    target. Two classes or fewer make the task binary.
-
-    >>> infer_task(["a", "b", "a"]), infer_task([0, 1, 2, 1]), infer_task([0.5, 1.7])
-    ('binary', 'multiclass', 'regression')
-    """
-    y = label_vector(y)
-    if y.dtype.kind == "c":
-        return "regression"
-    if y.dtype.kind in "fiu":
-        values = y.astype(np.float64)
-        finite = values[np.isfinite(values)]
-        integral = finite.size == values.size and np.all(finite == np.round(finite))
-        if not integral or np.unique(finite).size > MAX_CLASSES:
-            return "regression"
-    return "binary" if encode_labels(y)[1].size <= 2 else "multiclass"
+#: Below this, a subnormal float64 keeps fewer than 26 significant bits (2^-1074 · 2^26).
+SUBNORMAL_NOISE = float(np.ldexp(1.0, -1048))
 
 
 def _stratified_test_counts(counts: np.ndarray, n_test: int) -> np.ndarray:

@@ -11,39 +11,52 @@ import sys
 import numpy as np
 
 from dlprimer.engine.tensor import Tensor
+from dlprimer.engine.validate import float_array, range_text
 
 
 def as_float_array(value, name: str, ndim: int | tuple[int, ...] | None = None,
                    dtype=np.float64, allow_nan: bool = True) -> np.ndarray:
-    """``value`` as a float numpy array with ``ndim`` axes, or a ValueError naming ``name``."""
+    """``value`` as a float numpy array with ``ndim`` axes, or a ValueError naming ``name``.
+
+    Text, complex numbers, dates and other objects are refused with a message saying how
+    to convert them (``validate.float_array``, the conversion Tensor uses too), as are
+    ragged lists and values beyond ``dtype`` (1e308 for float32).
+    """
     reject_sparse(value, name)
     if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):
         raise ValueError(f"{name} is a masked array with {np.ma.count_masked(value)} masked "
                          "entries, which numbers cannot stand for; fill them (X.filled(...)) "
                          "or drop those rows first")
-    data = values_of(value)
-    if np.iscomplexobj(data):
-        raise ValueError(f"{name} holds complex numbers; dlprimer works on real numbers: pass "
-                         f"the real part, the magnitude, or both as separate columns")
-    try:
-        array = np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"{name} must be numeric (a list or array of numbers), got {type(value).__name__} "
-            f"that numpy cannot turn into {np.dtype(dtype).name}: {err}"
-        ) from None
+    array = float_array(values_of(value), dtype, name)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if array.ndim not in allowed:
             wanted = " or ".join(f"{n}-D" for n in allowed)
             raise ValueError(f"{name} must be {wanted}, got shape {array.shape}")
     if not allow_nan and not np.all(np.isfinite(array)):
-        bad = np.argwhere(~np.isfinite(array))
-        raise ValueError(
-            f"{name} contains {len(bad)} NaN or infinite value(s), first at index "
-            f"{tuple(int(i) for i in bad[0])}; remove or impute them first"
-        )
+        bad = ~np.isfinite(array)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} contains {non_finite_count(array[bad])}, first at index "
+                         f"{first}; remove or impute them first")
     return array
+
+
+def non_finite_count(values: np.ndarray) -> str:
+    """How many of ``values`` (all NaN or ±inf) are which, in words: NaN is called NaN
+    (whatever its sign bit: -nan too), and only ±inf infinite.
+
+    >>> non_finite_count(np.array([np.nan])), non_finite_count(np.array([-np.inf, np.inf]))
+    ('1 NaN value(s)', '2 infinite value(s) (±inf)')
+    >>> non_finite_count(np.array([-np.nan, np.inf, np.nan]))
+    '3 NaN or infinite value(s) (2 NaN, 1 infinite)'
+    """
+    nan = int(np.isnan(values).sum())
+    inf = values.size - nan
+    if not inf:
+        return f"{nan} NaN value(s)"
+    if not nan:
+        return f"{inf} infinite value(s) (±inf)"
+    return f"{nan + inf} NaN or infinite value(s) ({nan} NaN, {inf} infinite)"
 
 
 def values_of(value):
@@ -86,9 +99,14 @@ def require_finite_rows(X: np.ndarray, name: str = "X", max_shown: int = 5) -> N
     rows = np.flatnonzero(bad.reshape(X.shape[0], -1).any(axis=1)) if X.ndim else np.array([0])
     shown = ", ".join(str(int(r)) for r in rows[:max_shown])
     more = f" and {len(rows) - max_shown} more" if len(rows) > max_shown else ""
+    count = non_finite_count(X[bad])
+    detail = ""
+    if " or " in count:  # the breakdown after the rows, so that the rows come first
+        count, detail = count.split(" (")
+        detail = " (" + detail
     raise ValueError(
-        f"{name} contains {int(bad.sum())} NaN or infinite value(s) in {len(rows)} row(s), "
-        f"first at row(s) {shown}{more}; remove those rows or impute the values first"
+        f"{name} contains {count} in {len(rows)} row(s), first at row(s) {shown}{more}"
+        f"{detail}; remove those rows or impute the values first"
     )
 
 
@@ -120,15 +138,21 @@ def in_dtype(X: np.ndarray, dtype, name: str = "X") -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below
         cast = X.astype(dtype)
         total = cast.sum(dtype=np.float64) if cast.size else 0.0  # inf + -inf is NaN
-    limit = np.finfo(dtype).max if np.dtype(dtype).kind == "f" else None
-    if limit is not None and not np.isfinite(total):
+    if np.dtype(dtype).kind == "f" and not np.isfinite(total):
         largest = float(np.max(np.abs(X)))
         raise ValueError(
             f"{name} has values up to {largest:.3g} in magnitude, beyond what "
-            f"{np.dtype(dtype).name} holds (±{limit:.3g}); rescale or standardize them "
+            f"{np.dtype(dtype).name} holds ({range_text(dtype)}); rescale or standardize them "
             "(standardize=True), or use a float64 model (dtype=np.float64)"
         )
     return cast
+
+
+def is_dask(obj) -> bool:
+    """Whether ``obj`` is a Dask collection (array, DataFrame, Series), told by its type's
+    module: Dask is never imported to find out."""
+    module = type(obj).__module__ or ""
+    return module.startswith(("dask.", "dask_expr"))
 
 
 def is_dataframe(X) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlprimer.engine.validate import axis_index
+
 __all__ = ["minus_max", "stable_sigmoid", "stable_softmax"]
 
 
@@ -25,10 +27,12 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
 def minus_max(z: np.ndarray, axis: int, op: str) -> np.ndarray:
     """z - max(z) over ``axis`` (every entry ≤ 0), the shift of softmax and log-sum-exp.
 
-    An empty ``axis`` is refused, as scipy.special.softmax does: there is nothing to
-    normalize. (An empty batch, such as shape (0, K), is fine.)
+    An axis out of range, and an empty ``axis``, are refused (the latter as
+    scipy.special.softmax does: there is nothing to normalize); an empty batch, such as
+    shape (0, K), is fine.
     """
-    if z.size == 0 and -z.ndim <= axis < z.ndim and z.shape[axis] == 0:
+    axis = axis_index(axis, z.ndim, z.shape, op)
+    if z.shape[axis] == 0:
         raise ValueError(f"{op} over axis {axis} of shape {z.shape}: that axis is empty, and "
                          "a softmax needs at least one entry (as scipy.special.softmax)")
     # NOTE: z - max can overflow to -inf when z spans more than the dtype's range (float32

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dlprimer.engine.tensor import Tensor, unbroadcast
+from dlprimer.engine.validate import axis_index, broadcast_error
 
 __all__ = ["concatenate", "stack", "where", "maximum", "clip"]
 
@@ -36,6 +37,13 @@ def concatenate(tensors: Sequence, axis: int = 0) -> Tensor:
     tensors = _lift_all(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
+    first = tensors[0].shape
+    axis = axis_index(axis, len(first), first, "concatenate")
+    for i, t in enumerate(tensors[1:], 1):
+        if len(t.shape) != len(first) or any(
+                a != b for j, (a, b) in enumerate(zip(t.shape, first, strict=True)) if j != axis):
+            raise ValueError(f"concatenate along axis {axis}: tensor {i} has shape {t.shape} "
+                             f"but tensor 0 has {first}; every other axis must match")
     sizes = [t.shape[axis] for t in tensors]
     cuts = np.cumsum(sizes)[:-1]
 
@@ -55,6 +63,15 @@ def stack(tensors: Sequence, axis: int = 0) -> Tensor:
     tensors = _lift_all(tensors)
     if not tensors:
         raise ValueError("stack needs at least one tensor")
+    first = tensors[0].shape
+    if isinstance(axis, int) and not -len(first) - 1 <= axis <= len(first):
+        raise ValueError(f"stack: axis {axis} is out of range: tensors of shape {first} stack "
+                         f"into a {len(first) + 1}-D result (valid axes "
+                         f"{-len(first) - 1}..{len(first)})")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != first:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has {first}; "
+                             "stacked tensors must all have the same shape")
 
     def backward(g):
         return tuple(np.moveaxis(g, axis, 0))
@@ -78,7 +95,12 @@ def where(condition, x, y) -> Tensor:
             unbroadcast(np.where(condition, 0, g), y.shape),
         )
 
-    return Tensor.from_op(np.where(condition, x.data, y.data), (x, y), backward, "where")
+    try:
+        out = np.where(condition, x.data, y.data)
+    except ValueError:
+        raise broadcast_error("where(condition, x, y)", condition.shape, x.shape,
+                              y.shape) from None
+    return Tensor.from_op(out, (x, y), backward, "where")
 
 
 def maximum(x, y) -> Tensor:
@@ -94,7 +116,11 @@ def maximum(x, y) -> Tensor:
         share = (a > b) + 0.5 * (a == b)
         return unbroadcast(g * share, a.shape), unbroadcast(g * (1 - share), b.shape)
 
-    return Tensor.from_op(np.maximum(a, b), (x, y), backward, "maximum")
+    try:
+        out = np.maximum(a, b)
+    except ValueError:
+        raise broadcast_error("maximum(x, y)", a.shape, b.shape) from None
+    return Tensor.from_op(out, (x, y), backward, "maximum")
 
 
 def clip(x, low=None, high=None) -> Tensor:

@@ -7,37 +7,13 @@ imports it), so results are made by ``type(self).from_op``.
 
 from __future__ import annotations
 
-import numbers
 from typing import Self
 
 import numpy as np
 
+from dlprimer.engine.validate import axes_tuple
+
 __all__ = ["ReductionOps"]
-
-
-def _axes(axis, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
-    """``axis`` argument of a reduction as a tuple of distinct non-negative axes.
-
-    NOTE: checked here, not left to ``a % ndim``, which would quietly reduce over the
-    wrong axis (axis=5 of a 2-D Tensor) or divide by zero (a 0-D Tensor).
-    """
-    ndim = len(shape)
-    if axis is None:
-        return tuple(range(ndim))
-    given = (axis,) if isinstance(axis, numbers.Integral) else axis
-    given = tuple(given) if np.iterable(given) and not isinstance(given, str) else None
-    if given is None or not all(isinstance(a, numbers.Integral) for a in given):
-        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
-    for a in given:
-        if not -ndim <= a < ndim:
-            valid = f"valid axes {-ndim}..{ndim - 1}" if ndim else "no axes: use axis=None"
-            raise ValueError(f"{op}: axis {a} is out of range for a Tensor of shape {shape} "
-                             f"({ndim}-D, {valid})")
-    axes = tuple(int(a) % ndim for a in given)  # in range now: only makes negatives positive
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: axis {axis!r} names an axis twice (Tensor of shape {shape}); "
-                         "list each axis once")
-    return axes
 
 
 class ReductionOps:
@@ -48,7 +24,7 @@ class ReductionOps:
     def sum(self, axis=None, keepdims: bool = False) -> Self:
         """Σ over ``axis`` (all axes by default), the summation notation of eq. (11)."""
         shape = self.shape
-        axes = _axes(axis, shape, "sum")
+        axes = axes_tuple(axis, shape, "sum")
 
         def backward(g):
             if not keepdims:
@@ -60,14 +36,14 @@ class ReductionOps:
 
     def mean(self, axis=None, keepdims: bool = False) -> Self:
         """Sample mean (1/n) Σ over ``axis``, eq. (10)."""
-        axes = _axes(axis, self.shape, "mean")
+        axes = axes_tuple(axis, self.shape, "mean")
         count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
 
     def max(self, axis=None, keepdims: bool = False) -> Self:
         """Maximum over ``axis``; ties share the gradient equally (as torch.amax)."""
         x = self.data
-        axes = _axes(axis, self.shape, "max")
+        axes = axes_tuple(axis, self.shape, "max")
         if any(self.shape[a] == 0 for a in axes):
             where = "all axes" if axis is None else f"axis {axis!r}"
             raise ValueError(f"max over {where} of a Tensor of shape {self.shape}: an axis of "

@@ -13,6 +13,8 @@ from typing import Self
 
 import numpy as np
 
+from dlprimer.engine.validate import axis_index
+
 __all__ = ["ShapeOps"]
 
 
@@ -38,13 +40,26 @@ class ShapeOps:
         def backward(g):
             return (g.reshape(source),)
 
-        return type(self).from_op(self.data.reshape(shape), (self,), backward, "reshape")
+        try:
+            out = self.data.reshape(shape)
+        except (ValueError, TypeError):
+            unknown = " (-1 cannot be inferred from 0 entries: give every length)" \
+                if self.size == 0 and -1 in shape else ""
+            raise ValueError(f"reshape: a Tensor of shape {source} ({self.size} entries) "
+                             f"cannot take the shape {shape}{unknown}; the lengths must "
+                             f"multiply to {self.size}") from None
+        return type(self).from_op(out, (self,), backward, "reshape")
 
     def transpose(self, *axes) -> Self:
         """Permute axes (reverse them by default): the transpose Xᵀ of eq. (24)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        axes = axes or tuple(reversed(range(self.ndim)))
+        ndim = self.ndim
+        axes = tuple(axis_index(a, ndim, self.shape, "transpose") for a in axes) \
+            or tuple(reversed(range(ndim)))
+        if sorted(axes) != list(range(ndim)):
+            raise ValueError(f"transpose: axes {axes} must name each axis of a Tensor of shape "
+                             f"{self.shape} once (a permutation of 0..{ndim - 1})")
         inverse = tuple(np.argsort(axes))
 
         def backward(g):
@@ -59,6 +74,7 @@ class ShapeOps:
 
     def swapaxes(self, axis1: int, axis2: int) -> Self:
         """Exchange two axes (the batched transpose when they are -1 and -2)."""
+        axis1, axis2 = (axis_index(a, self.ndim, self.shape, "swapaxes") for a in (axis1, axis2))
 
         def backward(g):
             return (g.swapaxes(axis1, axis2),)

@@ -31,6 +31,7 @@ from dlprimer.engine.grad_mode import grad_state, is_grad_enabled, no_grad
 from dlprimer.engine.math_ops import MathOps
 from dlprimer.engine.reductions import ReductionOps
 from dlprimer.engine.shape_ops import ShapeOps
+from dlprimer.engine.validate import broadcast_error, float_array, scalar_error
 
 __all__ = [
     "Tensor",
@@ -39,9 +40,6 @@ __all__ = [
     "is_grad_enabled",
     "unbroadcast",
 ]
-
-DEFAULT_DTYPE = np.float32
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _creation_order = itertools.count()  # every Tensor's creation number, for backward's order
 
@@ -71,29 +69,6 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g
 
 
-def _to_array(data, dtype=None) -> np.ndarray:
-    """numpy float array: float32 unless the data is already float64 or ``dtype`` says."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype not in _FLOAT_DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray) and data.dtype in _FLOAT_DTYPES:
-        return data
-    if isinstance(data, np.floating) and data.dtype in _FLOAT_DTYPES:
-        return np.asarray(data)
-    array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"Tensor data must be numeric, got an array of dtype {array.dtype}; "
-            "convert strings or objects to numbers first"
-        )
-    return array.astype(DEFAULT_DTYPE)
-
-
-
 class Tensor(ReductionOps, MathOps, ShapeOps):
     """An array with an optional gradient, the node of the computation graph.
 
@@ -113,12 +88,23 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _to_array(data, dtype)
+        self.data = float_array(data.data if isinstance(data, Tensor) else data, dtype)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable | None = None
         self._op = ""
+        self._seq = next(_creation_order)
+
+    def __setstate__(self, state) -> None:
+        """Unpickling and deep copies: the slots as saved, and a fresh creation number."""
+        # NOTE: a copy made in another process (a Dask worker unpickling a model) would keep
+        # the creation number of its original, which may be newer than the Tensors made
+        # there; backward orders nodes by that number and would visit such a parameter
+        # before the ops that use it, dropping its gradient.
+        slots = state[1] if isinstance(state, tuple) else state
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
         self._seq = next(_creation_order)
 
     @classmethod
@@ -149,8 +135,11 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
-        return Tensor(other)
+            try:
+                return Tensor(np.asarray(other, dtype=self.data.dtype))
+            except (TypeError, OverflowError):  # 1j, 10**400
+                raise scalar_error(other, self.data.dtype, "the operand") from None
+        return Tensor(float_array(other, name="the operand"))
 
     # ----------------------------------------------------------------- introspection
     @property
@@ -197,7 +186,7 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
         def backward(g):
             return (g.astype(source, copy=False),)
 
-        return Tensor.from_op(_to_array(self.data, dtype), (self,), backward, "astype")
+        return Tensor.from_op(float_array(self.data, dtype), (self,), backward, "astype")
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
@@ -285,7 +274,11 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
             return (unbroadcast(g, x_shape) if need_x else None,
                     unbroadcast(g, y_shape) if need_y else None)
 
-        return Tensor.from_op(self.data + other.data, (self, other), backward, "add")
+        try:
+            out = self.data + other.data
+        except ValueError:  # numpy's "operands could not be broadcast"
+            raise broadcast_error("x + y", self.shape, other.shape) from None
+        return Tensor.from_op(out, (self, other), backward, "add")
 
     def __radd__(self, other) -> Tensor:
         return self.lift(other) + self
@@ -300,7 +293,11 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
             return (unbroadcast(g, x_shape) if need_x else None,
                     unbroadcast(-g, y_shape) if need_y else None)
 
-        return Tensor.from_op(self.data - other.data, (self, other), backward, "sub")
+        try:
+            out = self.data - other.data
+        except ValueError:  # numpy's "operands could not be broadcast"
+            raise broadcast_error("x - y", self.shape, other.shape) from None
+        return Tensor.from_op(out, (self, other), backward, "sub")
 
     def __rsub__(self, other) -> Tensor:
         return self.lift(other) - self
@@ -317,7 +314,11 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
             return (unbroadcast(g * y, x.shape) if need_x else None,
                     unbroadcast(g * x, y.shape) if need_y else None)
 
-        return Tensor.from_op(x * y, (self, other), backward, "mul")
+        try:
+            out = x * y
+        except ValueError:
+            raise broadcast_error("x * y", x.shape, y.shape) from None
+        return Tensor.from_op(out, (self, other), backward, "mul")
 
     def __rmul__(self, other) -> Tensor:
         return self.lift(other) * self
@@ -326,7 +327,10 @@ class Tensor(ReductionOps, MathOps, ShapeOps):
         """Element-wise division x / y."""
         other = self.lift(other)
         x, y = self.data, other.data
-        out = x / y
+        try:
+            out = x / y
+        except ValueError:
+            raise broadcast_error("x / y", x.shape, y.shape) from None
         need_x, need_y = self.requires_grad, other.requires_grad
 
         def backward(g):

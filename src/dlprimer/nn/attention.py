@@ -81,7 +81,7 @@ class MultiHeadAttention(Module):
         """X Wᵀ + b as one 2-D product: (n, T, d) -> (n·T, d) -> (n, T, d_out)."""
         n, T, d = X.shape
         Z = X.reshape(n * T, d) @ W.T + b  # (n·T, d_out): one GEMM, not n small ones
-        return Z.reshape(n, T, -1)  # (n, T, d_out)
+        return Z.reshape(n, T, W.shape[0])  # (n, T, d_out); an empty batch (n = 0) too
 
     def forward(self, query, key=None, value=None, mask=None, return_weights: bool = False):
         query = as_tensor(query, self.W_q.dtype)
@@ -91,6 +91,11 @@ class MultiHeadAttention(Module):
             if t.ndim != 3 or t.shape[2] != self.d_model:
                 raise ValueError(f"MultiHeadAttention expects {name} of shape "
                                  f"(n, T, {self.d_model}), got {t.shape}")
+        if query.shape[1] == 0 or key.shape[1] == 0:
+            raise ValueError(f"MultiHeadAttention needs sequences of at least one token "
+                             f"(T ≥ 1), got query {query.shape} and key {key.shape}: with no "
+                             "keys the softmax (41) has nothing to normalize; drop the empty "
+                             "sequences, or pad them and mask the padding (padding_mask)")
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(f"query {query.shape}, key {key.shape} and value {value.shape} "
                              "must share n, and key and value must share T")
@@ -170,6 +175,7 @@ class TransformerEncoderBlock(Module):
     """
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, seed=0, dtype=np.float32):
+        d_ff = positive_int(d_ff, "d_ff")  # the width of the feedforward net
         rng = as_rng(seed)
         self.attention = MultiHeadAttention(d_model, num_heads, seed=rng, dtype=dtype)
         self.norm1 = LayerNorm(d_model, dtype=dtype)

@@ -145,4 +145,4 @@ class Flatten(Module):
         if x.ndim == 0:
             raise ValueError("Flatten expects a batch of shape (n, ...), one sample per entry "
                              "of the first axis, got a 0-D input (shape ()) that has no axes")
-        return x.reshape(x.shape[0], -1)  # (n, C·H·W), row-major
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # (n, C·H·W), row-major

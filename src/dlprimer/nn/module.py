@@ -19,11 +19,20 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from dlprimer.engine.checks import as_float_array, as_matrix, in_dtype, real_number
+from dlprimer.engine.checks import (
+    as_float_array,
+    as_matrix,
+    in_dtype,
+    is_dask,
+    non_finite_count,
+    real_number,
+)
 from dlprimer.engine.numerics import stable_sigmoid, stable_softmax
 from dlprimer.engine.tensor import Tensor, no_grad
+from dlprimer.engine.validate import range_text
 
-__all__ = ["Module", "Parameter", "as_rng", "build", "register", "FRONT_ENDS", "OUTPUTS"]
+__all__ = ["Module", "Parameter", "as_rng", "build", "register", "require_finite_outputs",
+           "FRONT_ENDS", "OUTPUTS"]
 
 #: The final activations: σ for one output of two classes (eq. (1)), softmax for K classes
 #: (eq. (4)), none (identity) for regression.
@@ -74,6 +83,28 @@ def build(config: dict) -> Module:
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"unknown layer kind {kind!r}; known: {sorted(KINDS)}")
     return KINDS[kind].from_config(config)
+
+
+def require_finite_outputs(model: Module, z: np.ndarray, name: str = "X",
+                           max_shown: int = 5) -> None:
+    """A ValueError, naming the rows, where the output z of ``model`` on the rows of
+    ``name`` is NaN or infinite: finite inputs can still overflow inside a model (3e38
+    times a weight of 2 in float32), and NaN must never be read as a class."""
+    if z.size == 0 or np.isfinite(z).all():
+        return
+    bad = ~np.isfinite(z)
+    rows = np.flatnonzero(bad.reshape(len(z), -1).any(axis=1)) if z.ndim else np.array([0])
+    shown = ", ".join(str(int(r)) for r in rows[:max_shown])
+    more = f" and {len(rows) - max_shown} more" if len(rows) > max_shown else ""
+    if not all(np.isfinite(p.data).all() for p in model.parameters()):
+        cause = ("the model's parameters hold NaN or inf (did its fit diverge?): train it "
+                 "again, with a smaller learning rate")
+    else:
+        cause = (f"the inputs are finite but overflow inside the model ({model.dtype.name} "
+                 f"holds {range_text(model.dtype)}): standardize the inputs (standardize=True "
+                 "in fit), rescale them, or use a float64 model (dtype=np.float64)")
+    raise ValueError(f"the model's output has {non_finite_count(z[bad])} in {len(rows)} row(s) "
+                     f"of {name}, first at row(s) {shown}{more}: {cause}")
 
 
 class Module:
@@ -233,9 +264,8 @@ class Module:
             return in_dtype(self.preprocessor.transform(X), self.dtype, "X")
         if hasattr(X, "columns") and hasattr(X, "iloc"):  # a pandas DataFrame
             X = as_matrix(self._columns(X), "X")[0]
-        ndim = np.ndim(X)
         X = as_float_array(X, "X", allow_nan=False)
-        if ndim == 1 and self.n_features is not None:
+        if X.ndim == 1 and self.n_features is not None:
             X = X[None, :]  # one sample
         if self.standardizer is not None:
             X = self.standardizer.transform(X)
@@ -255,15 +285,19 @@ class Module:
 
     def predict_proba(self, X) -> np.ndarray:
         """ŷ for raw rows, as numpy, computed in eval mode: σ(z) (n,) for one sigmoid
-        output, S_Softmax(z) (n, K) for a softmax output, the values for regression."""
+        output, S_Softmax(z) (n, K) for a softmax output, the values for regression.
+        For a Dask array X, a lazy Dask array computed blockwise (``dlprimer[dask]``)."""
+        if is_dask(X):
+            return FRONT_ENDS["dask"](self, X, "predict_proba")
         X = self.prepare(X)
         was_training = self.training
         self.eval()
         try:
-            with no_grad():
+            with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # checked below
                 z = self.forward(Tensor(X)).data
         finally:
             self.train(was_training)
+        require_finite_outputs(self, z)
         output = self.output or ("sigmoid" if z.ndim == 1 or z.shape[-1] == 1 else "softmax")
         if output == "softmax":
             return stable_softmax(z, axis=-1)
@@ -274,6 +308,8 @@ class Module:
     def predict(self, X, tau: float = 0.5) -> np.ndarray:
         """Decision rule (3) with threshold τ for sigmoid outputs, (6) argmax for softmax;
         the values for regression. Returns the original labels when known."""
+        if is_dask(X):
+            return FRONT_ENDS["dask"](self, X, "predict")
         return self.decide(self.predict_proba(X), tau)
 
     def decide(self, y_hat: np.ndarray, tau: float = 0.5) -> np.ndarray:

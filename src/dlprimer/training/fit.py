@@ -15,7 +15,8 @@ import numpy as np
 
 from dlprimer.data import tables
 from dlprimer.data.preprocess import Preprocessor, needs_preprocessor
-from dlprimer.engine.checks import as_float_array, in_dtype, positive_int, real_number
+from dlprimer.engine.checks import as_float_array, in_dtype, is_dask, positive_int, real_number
+from dlprimer.engine.validate import shape_of
 from dlprimer.nn.module import Module
 from dlprimer.optim import LBFGS, Adam, Optimizer
 from dlprimer.training.callbacks import EarlyStopping
@@ -23,7 +24,11 @@ from dlprimer.training.history import History
 from dlprimer.training.loops import Run, gradient_steps, lbfgs
 from dlprimer.training.targets import Task, task_of
 
-__all__ = ["fit"]
+__all__ = ["DISTRIBUTED", "fit"]
+
+#: Dask's path, ``dlprimer.distributed.fit_dask``, installed by the package root (which sits
+#: above both): ``fit`` hands Dask arrays and DataFrames to it, never gathering them.
+DISTRIBUTED: dict = {}
 
 
 def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | None = None,
@@ -31,7 +36,7 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
         validation_split: float | None = None, seed: int = 0, progress: bool = True,
         callbacks=(), early_stopping: int | None = None, tol: float | None = None,
         grad_tol: float | None = None, l2: float = 0.0, standardize: bool | None = None,
-        preprocessor: Preprocessor | bool | None = None) -> History:
+        preprocessor: Preprocessor | bool | None = None, classes=None) -> History:
     """Train ``model`` on rows X and targets y by gradient descent (Sec. 8).
 
     Parameters
@@ -76,6 +81,11 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
         How a DataFrame's raw columns become X̃. None: a default ``Preprocessor`` where
         the DataFrame needs one (text, booleans, dates, missing cells); a Preprocessor
         (fitted or not) to use yours; False never.
+    classes : the class labels, for Dask y (else found in one pass over y); ignored in memory.
+
+    X and y may be Dask arrays, DataFrames or Series (``dlprimer[dask]``): training then runs
+    on the active ``distributed.Client`` (or Dask's default scheduler) without gathering the
+    rows; full batch is exact, mini-batches use local SGD (``dlprimer.distributed.fit``).
 
     Returns
     -------
@@ -98,10 +108,21 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must come from dp.optim, got {type(optimizer).__name__}")
 
+    if is_dask(X) or is_dask(y):
+        if "fit" not in DISTRIBUTED:
+            raise ImportError("fitting on Dask arrays needs dlprimer's Dask extra: "
+                              "pip install 'dlprimer[dask]'")
+        return DISTRIBUTED["fit"](
+            model, X, y, loss=loss, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+            validation_data=validation_data, validation_split=validation_split, seed=seed,
+            progress=progress, callbacks=callbacks, early_stopping=early_stopping, tol=tol,
+            grad_tol=grad_tol, l2=l2, standardize=standardize, preprocessor=preprocessor,
+            classes=classes)
     pre = _preprocessor(model, X, preprocessor, standardize)
     if pre is None:
         X, feature_names = _rows(X, "X")
-    y = tables.label_vector(y) if np.ndim(y) == 1 or np.shape(y)[1:] == (1,) else np.asarray(y)
+    y_shape = shape_of(y, "y")
+    y = tables.label_vector(y) if len(y_shape) == 1 or y_shape[1:] == (1,) else np.asarray(y)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} entries; give one target "
                          "per row")
@@ -174,7 +195,7 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
 
 def _rows(X, name: str) -> tuple[np.ndarray, list[str] | None]:
     """A table (n, p) with its column names, or an array (n, ...) of images or sequences."""
-    if np.ndim(X) <= 2 or tables.is_dataframe(X):
+    if tables.is_dataframe(X) or len(shape_of(X, name)) <= 2:
         return tables.as_matrix(X, name)
     X = as_float_array(X, name, dtype=np.float32 if getattr(X, "dtype", None) == np.float32
                        else np.float64, allow_nan=False)
@@ -202,8 +223,10 @@ def _preprocessor(model: Module, X, preprocessor, standardize) -> Preprocessor |
 
 def _scale_ratio(X: np.ndarray) -> float | None:
     """max_j s_j / min_j s_j over the non-constant columns; warns above 1000."""
-    s = X.astype(np.float64).std(axis=0)
-    s = s[s > 0]
+    if X.shape[0] == 0:
+        return None
+    _, s, constant = tables.column_moments(X)  # finite even for columns of ±1e308
+    s = s[~constant]
     if s.size < 2:
         return None
     ratio = float(s.max() / s.min())

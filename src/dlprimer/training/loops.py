@@ -24,6 +24,7 @@ from dlprimer.data import tables
 from dlprimer.engine.tensor import no_grad
 from dlprimer.nn.module import Module
 from dlprimer.optim import Optimizer
+from dlprimer.training.divergence import DivergenceError, cause, first_non_finite, state_arrays
 from dlprimer.training.history import History
 from dlprimer.training.targets import Task, loss_and_output
 
@@ -35,10 +36,6 @@ CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against dive
 
 class ConvergenceWarning(UserWarning):
     """The optimizer stopped at its iteration cap before its convergence test held."""
-
-
-class DivergenceError(FloatingPointError):
-    """The loss became NaN or infinite; the model keeps its last finite parameters."""
 
 
 @dataclass
@@ -65,6 +62,9 @@ class Run:
     #: True when a convergence test (tol, grad_tol, L-BFGS's own) ended training, False
     #: when the epoch cap did though one was asked for; None when none was asked for.
     converged: bool | None = None
+    #: Keep the optimizer's state (its step count, moments) from an earlier run over the
+    #: same parameters: ``partial_fit``'s next epoch continues where the last one ended.
+    resume: bool = False
 
     def loss(self, X, target):
         """(C(θ) on these rows, the model's raw output on them)."""
@@ -115,14 +115,17 @@ class Run:
 
 def gradient_steps(run: Run) -> None:
     """Steps 1-5 with ``run.optimizer``: full batch (eq. (31) exactly) or shuffled
-    mini-batches; the loss is checked for NaN/inf every step."""
+    mini-batches; the loss is checked for NaN/inf before every step, and θ and the
+    buffers after the last one."""
     params = run.model.parameters()
     optimizer = run.optimizer
-    optimizer.setup(params)
+    if not (run.resume and [id(p) for p in optimizer.params] == [id(p) for p in params]):
+        optimizer.setup(params)
     rng = np.random.default_rng(run.seed)
     n = len(run.X)
     full_batch = run.batch_size is None or run.batch_size >= n
-    last_finite = [p.data.copy() for p in params]
+    state = state_arrays(run.model)  # θ and BatchNorm's running statistics
+    last_finite = [a.copy() for a in state]
     checkpoint = 0
     # NOTE: copying θ every step would cost several percent of a small model's step; a
     # checkpoint every CHECKPOINT_EVERY mini-batch steps (every step in full batch) bounds
@@ -141,10 +144,11 @@ def gradient_steps(run: Run) -> None:
                     C, out = run.loss(Xb, yb)                          # C(θ)
                     value = float(C.data)
                     if not math.isfinite(value):
-                        _diverged(params, last_finite, checkpoint, optimizer, value, epoch, step)
+                        _diverged(run, state, last_finite, checkpoint, step,
+                                  f"the loss became {value} at epoch {epoch} (step {step + 1})")
                     if step % every == 0:  # θ at which the loss is finite
-                        for p, keep in zip(params, last_finite, strict=True):
-                            np.copyto(keep, p.data)
+                        for a, keep in zip(state, last_finite, strict=True):
+                            np.copyto(keep, a)
                         checkpoint = step
                     for p in params:
                         p.grad = None
@@ -173,6 +177,21 @@ def gradient_steps(run: Run) -> None:
                                            f"epoch {epoch}")
                 run.converged = True
                 break
+        # NOTE: each loss is checked before its step, so the last step's result is not:
+        # check θ (and the buffers) themselves once, and the loss at the final θ on the
+        # last batch (in eval mode: no Dropout draw, no BatchNorm update).
+        broken = first_non_finite(run.model)
+        made = f"{broken} NaN or infinite"
+        if broken is None:
+            run.model.eval()
+            with no_grad(), np.errstate(all="ignore"):
+                value = float(run.loss(Xb, yb)[0].data)
+            run.model.train()
+            broken = None if math.isfinite(value) else "loss"
+            made = f"the loss {value} on the {'training rows' if full_batch else 'last batch'}"
+        if broken is not None:
+            _diverged(run, state, last_finite, checkpoint, step,
+                      f"the last step (step {step}, epoch {len(run.history.loss)}) made {made}")
     finally:
         if run.bar is not None:
             run.bar.close()
@@ -181,17 +200,17 @@ def gradient_steps(run: Run) -> None:
         run.converged = False  # the tests asked for never held
 
 
-def _diverged(params, last_finite, checkpoint, optimizer, value, epoch, step):
-    for p, keep in zip(params, last_finite, strict=True):
-        p.data[...] = keep
+def _diverged(run: Run, state, last_finite, checkpoint: int, steps_taken: int, what: str):
+    """Raise the DivergenceError that says what diverged and why, after putting back the
+    last checkpoint at which the loss was finite."""
+    message = cause(run.model, run.optimizer, run.l2, steps_taken, what)  # at the bad θ
+    for a, keep in zip(state, last_finite, strict=True):
+        a[...] = keep
+    for p in run.model.parameters():
         p.grad = None
-    lr = getattr(optimizer, "lr", None)
-    raise DivergenceError(
-        f"the loss became {value} at epoch {epoch} (step {step + 1}) with learning rate "
-        f"α = {lr:g}: the steps are too large. Lower the learning rate (try α = {lr / 10:g}) "
-        "or standardize the inputs (standardize=True). The model keeps the parameters of "
-        f"step {checkpoint + 1}, the last checkpoint with a finite loss."
-    )
+    kept = ("its initial parameters θ⁽⁰⁾" if steps_taken == 0 else
+            f"the parameters of step {checkpoint + 1}, the last checkpoint with a finite loss")
+    raise DivergenceError(f"{message}. The model keeps {kept}.")
 
 
 def lbfgs(run: Run) -> None:
@@ -201,6 +220,7 @@ def lbfgs(run: Run) -> None:
     params = model.parameters()
     dtype = model.dtype
     last = {}  # the latest evaluation: θ, C(θ), and the score of its output
+    finite = {"theta": model.theta().copy(), "evaluations": 0}  # the latest finite C(θ)
 
     def loss_and_grad(theta):
         model.set_theta(theta.astype(dtype))
@@ -209,11 +229,16 @@ def lbfgs(run: Run) -> None:
         with np.errstate(all="ignore"):
             C, out = run.loss(run.X, run.target)
             C.backward()
-        grad = np.concatenate([(p.grad if p.grad is not None else np.zeros_like(p.data))
-                               .ravel() for p in params])
+            grad = np.concatenate([(p.grad if p.grad is not None else np.zeros_like(p.data))
+                                   .ravel() for p in params]).astype(np.float64)
         value = float(C.data)
         last.update(theta=theta.copy(), value=value, score=run.score(out, run.target))
-        return value, grad.astype(np.float64)
+        if math.isfinite(value) and np.isfinite(grad).all() and np.isfinite(theta).all():
+            finite["theta"], finite["evaluations"] = model.theta().copy(), \
+                finite["evaluations"] + 1
+        elif not finite["evaluations"]:  # C(θ⁽⁰⁾) itself: no iterate to fall back on
+            _lbfgs_diverged(run, finite, 0, f"the loss is {value}")
+        return value, grad
 
     def record(theta):
         # NOTE: scipy calls back with the accepted point, which it has just evaluated:
@@ -233,8 +258,11 @@ def lbfgs(run: Run) -> None:
     model.set_theta(result.x.astype(dtype))
     for p in params:
         p.grad = None
-    if not np.isfinite(result.fun):
-        raise DivergenceError(f"L-BFGS ended with a non-finite loss ({result.fun})")
+    broken = first_non_finite(model)
+    if not np.isfinite(result.fun) or broken is not None:  # the final iterate, checked
+        what = (f"L-BFGS ended with a non-finite loss ({result.fun})" if broken is None else
+                f"L-BFGS ended with non-finite parameters (first {broken})")
+        _lbfgs_diverged(run, finite, max(result.nit, 1), what)  # θ⁽⁰⁾'s loss was finite
     run.history.stop_reason = f"L-BFGS: {result.message} after {result.nit} iterations"
     stopped = any(getattr(cb, "stopped", False) for cb in run.callbacks)
     run.converged = None if stopped else bool(result.success)
@@ -244,6 +272,17 @@ def lbfgs(run: Run) -> None:
                       "epochs", ConvergenceWarning, stacklevel=4)
     if not run.history.loss:
         record(result.x)
+
+
+def _lbfgs_diverged(run: Run, finite: dict, iterations: int, what: str):
+    """Raise the DivergenceError of L-BFGS, with θ set to its last finite evaluation."""
+    message = cause(run.model, run.optimizer, run.l2, iterations, what)  # at the bad θ
+    run.model.set_theta(finite["theta"])
+    for p in run.model.parameters():
+        p.grad = None
+    kept = ("the parameters of its last evaluation with a finite loss"
+            if finite["evaluations"] else "its initial parameters θ⁽⁰⁾")
+    raise DivergenceError(f"{message}. The model keeps {kept}.")
 
 
 def in_kernel() -> bool:

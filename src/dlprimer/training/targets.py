@@ -19,7 +19,7 @@ from dlprimer.engine.tensor import Tensor, no_grad
 from dlprimer.nn.functional import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from dlprimer.nn.module import Module
 
-__all__ = ["LOSSES", "Task", "data_loss", "loss_and_output", "task_of"]
+__all__ = ["LOSSES", "Task", "data_loss", "loss_and_output", "task_of", "weights"]
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -138,10 +138,15 @@ def loss_and_output(model: Module, X, y, task: Task, l2: float = 0.0):
             z.softmax(axis=-1) if task.output == "softmax" else z
         C = mse_loss(out, y)
     if l2:
-        for name, p in model.named_parameters():
-            if not name.rsplit(".", 1)[-1].startswith("b"):
-                C = C + (0.5 * l2) * (p * p).sum()
+        for W in weights(model):
+            C = C + (0.5 * l2) * (W * W).sum()
     return C, out.data
+
+
+def weights(model: Module) -> list[Tensor]:
+    """The parameters the L2 penalty covers: the weights, not the biases (b, b0, bias)."""
+    return [p for name, p in model.named_parameters()
+            if not name.rsplit(".", 1)[-1].startswith("b")]
 
 
 def data_loss(model: Module, X, y, loss: str, l2: float = 0.0) -> Tensor:

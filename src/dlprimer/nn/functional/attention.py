@@ -16,6 +16,7 @@ import numpy as np
 
 from dlprimer.engine.ops import where
 from dlprimer.engine.tensor import Tensor, as_tensor, unbroadcast
+from dlprimer.engine.validate import broadcast_error
 
 __all__ = ["dot_product_attention", "dot_product_attention_composite", "causal_mask",
            "padding_mask", "multi_head_attention", "multi_head_attention_composite"]
@@ -137,9 +138,17 @@ def _check_attention(op: str, q, k, v, mask, scale) -> tuple:
             f"{op}: q {q.shape} and k {k.shape} must share d (last axis), "
             f"and k and v {v.shape} must share T_k (second to last axis)"
         )
+    if k.shape[-2] == 0 or q.shape[-1] == 0:
+        raise ValueError(f"{op}: k has shape {k.shape} and q {q.shape}: attention needs at "
+                         "least one key (T_k ≥ 1; the softmax (41) normalizes over the keys) "
+                         "and vectors of length d ≥ 1")
     d = q.shape[-1]
     scale = 1.0 / float(np.sqrt(d)) if scale is None else float(scale)
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise broadcast_error(f"{op}: the batch axes of q, k and v", q.shape[:-2],
+                              k.shape[:-2], v.shape[:-2]) from None
     scores_shape = batch + (q.shape[-2], k.shape[-2])  # (..., T_q, T_k)
     mask = None if mask is None else _check_mask(mask, scores_shape)
     return q, k, v, mask, scale, batch

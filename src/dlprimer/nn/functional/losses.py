@@ -22,18 +22,42 @@ def _targets(y, like: Tensor, name: str = "y") -> np.ndarray:
     return target.astype(like.dtype, copy=False)
 
 
+def _sample_count(t: Tensor, op: str) -> int:
+    """n, the rows a mean loss divides by (a 0-D output is one sample); n = 0 refused."""
+    n = t.shape[0] if t.ndim else 1
+    if n == 0:
+        raise ValueError(f"{op} is a mean over the samples and needs at least one, got an "
+                         f"output of shape {t.shape}")
+    return n
+
+
 def mse_loss(y_hat: Tensor, y) -> Tensor:
     """Mean squared error (1/n) Σ_i ‖y⁽ⁱ⁾ - ŷ⁽ⁱ⁾‖², eq. (20); rows are samples.
 
     Note: PyTorch's ``MSELoss`` also averages over the outputs; for one output they agree.
+    Gradient: 2 (ŷ - y) / n. Finite whenever the mean fits the dtype, even where the sum
+    of squares would not (two errors of 1.5e154 in float64; of 2e19 in float32).
 
     >>> float(mse_loss(Tensor([[1.0], [3.0]]), [[0.0], [1.0]]).item())   # (1 + 4) / 2
     2.5
     """
     y = _targets(y, y_hat)
-    n = y_hat.shape[0] if y_hat.ndim else 1
-    d = y_hat - y
-    return (d * d).sum() * (1.0 / n)
+    n = _sample_count(y_hat, "mse_loss")
+    with np.errstate(over="ignore"):  # |ŷ - y| beyond the dtype: the mean is too
+        d = y_hat.data - y  # (n, q)
+        inv_n = np.asarray(1.0 / n, dtype=d.dtype)
+        out = (d * d).sum() * inv_n
+        if not np.isfinite(out) and np.isfinite(d).all():
+            # NOTE: the squares overflowed, not necessarily the mean: scale d by a power
+            # of two 2^k (exact) so that max |d| < 1, then scale the mean back by 2^{2k}.
+            k = int(np.frexp(np.max(np.abs(d)))[1])
+            D = np.ldexp(d, -k)
+            out = np.ldexp((D * D).sum() * inv_n, 2 * k).astype(d.dtype)
+
+    def backward(g):
+        return ((2 * (g * inv_n)) * d,)  # d/dŷ (1/n) Σ d² = 2 d / n
+
+    return Tensor.from_op(np.asarray(out, dtype=d.dtype), (y_hat,), backward, "mse_loss")
 
 
 _LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
@@ -50,13 +74,18 @@ def binary_cross_entropy_with_logits(z: Tensor, y) -> Tensor:
     """
     y = _targets(y, z)
     x = z.data
-    n = x.shape[0] if x.ndim else 1
+    n = _sample_count(z, "binary_cross_entropy_with_logits")
     # NOTE: log1p(e^{-|z|}) is exact for large |z|, where log(1 + e^{-|z|}) rounds to 0.
     e = np.exp(-np.abs(x))  # ≤ 1: never overflows; reused by the gradient
     per_entry = np.maximum(x, 0) - y * x + np.log1p(e)  # in [0, |z| + log 2] for y in [0, 1]
     # NOTE: summed in float64, as the float32 sum of two losses of 3e38 overflows where
     # their mean does not; the mean is inf only when it exceeds the dtype itself.
-    mean = float(per_entry.sum(dtype=np.float64)) / n  # ≥ 0
+    with np.errstate(over="ignore"):
+        mean = float(per_entry.sum(dtype=np.float64)) / n  # ≥ 0
+        if not np.isfinite(mean) and np.isfinite(per_entry).all():
+            # NOTE: float64 logits: a sum of losses of 1e308 overflows; Σ (loss / n) is the
+            # mean itself, and its partial sums (of terms ≥ 0) never exceed it.
+            mean = float((per_entry / n).sum(dtype=np.float64))
     out = np.asarray(mean if mean <= _LARGEST[x.dtype] else np.inf, dtype=x.dtype)
 
     def backward(g):
@@ -119,7 +148,10 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
             log_p = (x.astype(np.float64, copy=False) - m) - log_sum
             terms = np.multiply(Y, log_p, out=np.zeros_like(log_p), where=Y != 0)  # 0·-inf: 0
             total = -terms.sum()
-        out = np.asarray(total / n, dtype=x.dtype)
+        mean = total / n
+        if not np.isfinite(mean) and np.isfinite(x).all():
+            mean = _mean_of_terms_over_n(x, m, log_sum, target if Y is None else Y, n)
+        out = np.asarray(mean, dtype=x.dtype)
 
     def backward(g):
         p = exp / sum_exp  # softmax(Z), (n, K)
@@ -131,3 +163,19 @@ def cross_entropy(Z: Tensor, y) -> Tensor:
         return (p,)
 
     return Tensor.from_op(out, (Z,), backward, "cross_entropy")
+
+
+def _mean_of_terms_over_n(x: np.ndarray, m: np.ndarray, log_sum: np.ndarray, y: np.ndarray,
+                          n: int) -> float:
+    """The cross-entropy mean as Σ_i (loss_i / n), each term divided by n before the sum.
+
+    NOTE: only float64 logits need it: z_y - m overflows for z of ±1e308 (and so does a
+    sum of losses of 1e308) where the mean is finite. Every term here is at most a few
+    times max |z| / n, and the partial sums of losses (≥ 0) never exceed the mean, so the
+    result is inf only when the mean itself is beyond float64 (n = 1 and a loss of 2e308).
+    """
+    x, m, log_sum = x / n, m / n, log_sum / n  # (n, K), (n, 1), (n, 1)
+    if y.ndim == 1:  # class indices: log Σ e^{z - m} - (z_y - m), over n
+        return float((log_sum[:, 0] - (x[np.arange(len(y)), y] - m[:, 0])).sum())
+    log_p = (x - m) - log_sum  # log p_k / n
+    return float(-np.multiply(y, log_p, out=np.zeros_like(log_p), where=y != 0).sum())
