@@ -53,7 +53,7 @@ def main() -> None:
     rows = []
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=40) as cluster, \
+                          dashboard_address=":0", silence_logs=40) as cluster, \
                 Client(cluster) as client:
             Xd = client.persist(da.from_array(X, chunks=(args.rows // 8, 20)))
             yd = client.persist(da.from_array(y, chunks=(args.rows // 8,)))

@@ -8,7 +8,7 @@ import pytest
 def cluster():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       memory_limit="1GiB", silence_logs=40) as local, Client(local) as client:
         yield client
 

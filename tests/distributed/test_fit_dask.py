@@ -130,3 +130,71 @@ def test_dask_dataframes_and_given_classes(client):
     dp.fit(expected, X, np.array(["lo", "mid", "hi"])[three], optimizer=dp.optim.LBFGS(),
            epochs=30, progress=False)
     np.testing.assert_allclose(m.theta(), expected.theta(), rtol=1e-6, atol=1e-8)
+
+
+def test_a_raw_dask_dataframe_is_encoded_part_by_part_and_fit_exactly(client):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    n = 240
+    frame = pd.DataFrame({"site": rng.choice(["north", "south", "east"], n),
+                          "mass_g": rng.normal(1500, 300, n),
+                          "smoker": rng.choice(["yes", "no"], n)})
+    frame.loc[rng.choice(n, 20, replace=False), "mass_g"] = np.nan
+    y = np.where(frame["mass_g"].fillna(1500) + rng.normal(0, 200, n) > 1500, "alive", "dead")
+    parts = dd.from_pandas(frame, npartitions=4)
+    labels = dd.from_pandas(pd.Series(y), npartitions=4)
+    on_dask = dp.SigmoidModel(5, dtype=np.float64)  # site: 2 of 3, mass, its gap, smoker
+    dp.fit(on_dask, parts, labels, optimizer=dp.optim.LBFGS(), epochs=100, progress=False)
+    pre = on_dask.preprocessor
+    assert pre is not None and on_dask.feature_names[:2] == ["site=north", "site=south"]
+
+    # in memory: the same rules (from the first part), eq. (13) over all the encoded rows
+    first = frame.iloc[:len(parts.partitions[0].compute())]
+    rules = dp.data.Preprocessor(standardize=False, drop_first=True).fit(first)
+    in_memory = dp.SigmoidModel(rules.n_features_out_, dtype=np.float64)
+    dp.fit(in_memory, rules.encode(frame), y, optimizer=dp.optim.LBFGS(), epochs=100,
+           progress=False)
+    np.testing.assert_allclose(on_dask.theta(), in_memory.theta(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(on_dask.predict_proba(frame.iloc[:5]),
+                               in_memory.predict_proba(rules.encode(frame.iloc[:5])))
+
+
+def test_data_larger_than_the_workers_memory_trains_with_a_flat_client():
+    """30 chunks of 20 MB (600 MB of rows), made chunk by chunk on the workers, on two
+    workers of 250 MiB each: every full-batch step reads every chunk, and nothing comes to
+    the client."""
+    import os
+
+    import psutil
+    from distributed import Client, LocalCluster
+
+    rows, p, chunks = 250_000, 10, 30  # 20 MB a chunk in float64
+
+    def block(block_id):
+        rng = np.random.default_rng(block_id[0])
+        X = rng.standard_normal((rows, p))
+        return X
+
+    def labels(block_id):
+        X = block(block_id)
+        return (X[:, 0] - X[:, 1] > 0).astype(np.int64)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      memory_limit="250MiB", dashboard_address=":0",
+                      silence_logs=50) as local, Client(local):
+        X = da.map_blocks(block, chunks=((rows,) * chunks, (p,)), dtype=np.float64)
+        y = da.map_blocks(lambda block_id: labels(block_id), chunks=((rows,) * chunks,),
+                          dtype=np.int64)
+        me = psutil.Process(os.getpid())
+        before = me.memory_info().rss
+        m = dp.SigmoidModel(p, dtype=np.float64)
+        history = dp.fit(m, X, y, optimizer=dp.optim.GradientDescent(lr=1.0), epochs=2,
+                         standardize=False, classes=[0, 1], progress=False)
+        grown = me.memory_info().rss - before
+    assert X.nbytes > 2 * 250 * 2**20  # more than the workers hold together
+    assert history.epochs == 2 and history.chunks == chunks
+    assert history.loss[1] < history.loss[0]
+    assert grown < 100 * 2**20, f"the client grew by {grown / 2**20:.0f} MiB"
+    assert m.w.data[0] > 0 > m.w.data[1]  # it learnt y = [x₁ > x₂]

@@ -53,19 +53,9 @@ def _client(args):
             yield client
         return
     with LocalCluster(n_workers=args.workers or 2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=40) as cluster, \
+                      dashboard_address=":0", silence_logs=40) as cluster, \
             Client(cluster) as client:
         yield client
-
-
-def _encoder(pre: Preprocessor, target: str):
-    """A part → its encoded features as a DataFrame of numbers (run on the workers)."""
-    import pandas as pd
-
-    def encode(part):
-        return pd.DataFrame(pre.encode(part.drop(columns=[target])),
-                            columns=pre.feature_names_, index=part.index)
-    return encode
 
 
 def cmd_fit_cluster(args) -> int:
@@ -101,9 +91,7 @@ def cmd_fit_cluster(args) -> int:
         train, test = (frame.random_split([1 - args.test_size, args.test_size],
                                           random_state=args.seed)
                        if args.test_size else (frame, None))
-        X = train.map_partitions(_encoder(pre, target),
-                                 meta={name: "f8" for name in pre.feature_names_})
-        y = train[target]
+        X, y = train.drop(columns=[target]), train[target]
         classes = None
         if task != "regression":
             classes = np.sort(y.astype(str).unique().compute().to_numpy()) if \
@@ -127,11 +115,7 @@ def cmd_fit_cluster(args) -> int:
         history = fit(model, X, y, optimizer=optimizer, epochs=args.epochs,
                       batch_size=None if _full(args) else args.batch_size, seed=args.seed,
                       progress=not args.quiet, l2=args.l2, classes=classes,
-                      early_stopping=args.early_stopping or None)
-        # the encoding and eq. (13) become one Preprocessor, so predict takes raw rows
-        pre.standardizer, pre.standardize = model.standardizer, model.standardizer is not None
-        model.preprocessor, model.standardizer = pre, None
-        model.feature_names = pre.feature_names_
+                      early_stopping=args.early_stopping or None, preprocessor=pre)
         model.provenance = {"source": args.data, "target": target, "task": task,
                             "seed": args.seed, "test_size": args.test_size,
                             "parts": frame.npartitions, "chunks": history.chunks,

@@ -353,8 +353,12 @@ class Preprocessor:
                 bad = [c for c in cell_strings(series) if c is not None and not is_number(c)]
                 raise ValueError(f"column {name!r} was numeric at fit time but holds "
                                  f"{sorted(set(bad))[:_SHOWN]}") from None
-            if not np.all(np.isfinite(values[~missing])):
-                raise ValueError(f"column {name!r} holds infinite values")
+            bad = ~np.isfinite(values) & ~missing
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                kind = "NaN (not a number)" if np.isnan(values[row]) else "an infinite value"
+                raise ValueError(f"column {name!r} holds {kind} in row {row}; only finite "
+                                 "numbers (or empty cells, imputed) are allowed")
         values = np.where(missing, plan["median"], values)
         if plan["indicator"]:
             return np.column_stack([values, missing.astype(np.float64)])

@@ -70,6 +70,10 @@ def chunk_sums(model, token: str, theta: np.ndarray, X, y, task: Task, classes, 
     m = local_model(model, token)
     m.set_theta(theta)
     Xc = prepared(m, X, scaler)
+    if not np.all(np.isfinite(Xc)):
+        raise ValueError(f"a chunk of X holds {int((~np.isfinite(Xc)).sum())} NaN or infinite "
+                         "value(s): give dp.fit a Dask DataFrame (its gaps are imputed by the "
+                         "Preprocessor) or fill them first")
     target = targets_of(task, y, classes)
     params = m.parameters()
     if not gradient:

@@ -26,8 +26,10 @@ import uuid
 
 import numpy as np
 
+from dlprimer.data.preprocess import Preprocessor
 from dlprimer.distributed.chunks import chunk_sums, local_model, prepared, targets_of
 from dlprimer.distributed.rows import DaskRows, client_or_none
+from dlprimer.distributed.tables import encoded_parts, needs_encoding
 from dlprimer.engine.checks import in_dtype
 from dlprimer.engine.tensor import no_grad
 from dlprimer.nn.batchnorm import BatchNorm1d, BatchNorm2d
@@ -107,9 +109,10 @@ def fit_dask(model, X, y, *, loss, optimizer, epochs, batch_size, validation_dat
     if validation_split is not None:
         raise ValueError("validation_split needs the rows in memory; with Dask data give "
                          "validation_data=(X_val, y_val), a sample that fits in memory")
-    if preprocessor not in (None, False):
-        raise ValueError("a Preprocessor is fit on a table in memory; with Dask data fit it "
-                         "on a sample and pass X.map_partitions(pre.transform) (numbers)")
+    pre = None
+    if isinstance(preprocessor, Preprocessor) or (preprocessor is None and needs_encoding(X)):
+        X, pre = encoded_parts(X, preprocessor, getattr(model, "identifiable", False))
+        standardize = False if pre.standardizer is not None else standardize
     rows = DaskRows.of(X, y)
     full_batch = batch_size is None or batch_size >= rows.n
     if full_batch:
@@ -165,6 +168,11 @@ def fit_dask(model, X, y, *, loss, optimizer, epochs, batch_size, validation_dat
         model.eval()
     model.converged_ = run.converged
     history.chunks, history.workers = rows.n_chunks, _workers(client)
+    if pre is not None:  # encoding and eq. (13) as one Preprocessor: predict takes raw rows
+        if model.standardizer is not None:
+            pre.standardizer, pre.standardize = model.standardizer, True
+        model.preprocessor, model.standardizer = pre, None
+        model.feature_names = pre.feature_names_
     for cb in callbacks:
         cb.on_train_end(model)
         if getattr(cb, "stopped", False):

@@ -38,9 +38,9 @@ def as_dask_array(obj, name: str):
     if hasattr(obj, "to_dask_array"):  # a Dask DataFrame or Series
         dtypes = [obj.dtype] if hasattr(obj, "dtype") else list(obj.dtypes)
         if any(getattr(d, "kind", "O") not in "biuf" for d in dtypes) and name == "X":
-            raise TypeError("a Dask DataFrame X must hold numbers only here; encode its text "
-                            "and date columns first (dp.data.Preprocessor on a sample, then "
-                            "X.map_partitions(pre.transform)), or pass a Dask array")
+            raise TypeError("a Dask DataFrame X holds columns that are not numbers; let "
+                            "dp.fit encode them (preprocessor=None, the default) or pass a "
+                            "dp.data.Preprocessor")
         if hasattr(obj, "dtype") and getattr(obj.dtype, "kind", "O") not in "biuf":
             obj = obj.astype(object)  # labels as text: Dask converts objects, not "string"
         obj = obj.to_dask_array(lengths=True)

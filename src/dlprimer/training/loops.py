@@ -29,7 +29,7 @@ from dlprimer.training.history import History
 from dlprimer.training.targets import Task, loss_and_output
 
 __all__ = ["CHECKPOINT_EVERY", "ConvergenceWarning", "DivergenceError", "Run", "bar_kind",
-           "gradient_steps", "in_kernel", "lbfgs"]
+           "gradient_steps", "in_kernel", "lbfgs", "one_epoch"]
 
 CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
 
@@ -198,6 +198,20 @@ def gradient_steps(run: Run) -> None:
     if run.converged is None and (run.tol is not None or run.grad_tol is not None) \
             and not any(getattr(cb, "stopped", False) for cb in run.callbacks):
         run.converged = False  # the tests asked for never held
+
+
+def one_epoch(model: Module, X, target, task: Task, optimizer: Optimizer,
+              batch_size: int | None, l2: float, seed: int, resume: bool) -> float:
+    """One epoch of gradient steps on prepared rows, continuing the optimizer's state when
+    ``resume`` (streaming training, ``partial_fit``); returns the epoch's mean loss."""
+    run = Run(model, np.ascontiguousarray(X), target, task, optimizer, 1, batch_size, l2,
+              seed, False, resume=resume)
+    model.train()
+    try:
+        gradient_steps(run)
+    finally:
+        model.eval()
+    return float(run.history.loss[-1])
 
 
 def _diverged(run: Run, state, last_finite, checkpoint: int, steps_taken: int, what: str):

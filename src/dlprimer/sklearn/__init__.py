@@ -30,6 +30,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import dlprimer.optim as optim
 from dlprimer.engine.tensor import no_grad
 from dlprimer.models import ACTIVATIONS, FeedForward, SigmoidModel, SoftmaxModel
+from dlprimer.nn.module import require_finite_outputs
+from dlprimer.sklearn.streaming import partial_epoch, target_scaling
 from dlprimer.training import fit
 
 __all__ = [
@@ -167,8 +169,10 @@ class _DLPrimerEstimator(BaseEstimator):
 
     def _logits(self, X) -> np.ndarray:
         X = self._validated(X)
-        with no_grad():
-            return self.model_.logits(self.model_.prepare(X)).data
+        with no_grad(), np.errstate(all="ignore"):
+            z = self.model_.logits(self.model_.prepare(X)).data
+        require_finite_outputs(self.model_, z)  # overflow inside the model, by row
+        return z
 
 
 class _Classifier(ClassifierMixin, _DLPrimerEstimator):
@@ -189,6 +193,32 @@ class _Classifier(ClassifierMixin, _DLPrimerEstimator):
         model = self._build(X.shape[1], len(self.classes_), seed, dtype)
         self._train(model, X, indices.reshape(-1), seed)
         self.model_.classes_ = self.classes_  # model_.predict returns the original labels
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One more epoch on the batch (X, y), from where the last call (or ``fit``) ended;
+        ``classes`` (every label any batch will hold) is required on the very first call.
+        Works with dask-ml's ``Incremental``; returns self."""
+        fresh = not hasattr(self, "model_")
+        dtype = self._check_params()[0] if fresh else self.model_.dtype
+        X, y = validate_data(self, X, y, dtype=dtype, reset=fresh)
+        if fresh:
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit: "
+                                 "every label that any batch will hold, e.g. np.unique(y)")
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(f"classes holds {len(self.classes_)} label(s); a "
+                                 "classifier needs at least two")
+            model = self._build(X.shape[1], len(self.classes_), self._check_params()[1], dtype)
+            model.classes_ = self.classes_
+        unknown = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(f"y holds label(s) {unknown[:5]} not among classes "
+                             f"{self.classes_.tolist()[:10]} given on the first call")
+        partial_epoch(self, model if fresh else self.model_, X,
+                      np.searchsorted(self.classes_, y), fresh, self._make_optimizer,
+                      self._check_params()[1])
         return self
 
     def decision_function(self, X) -> np.ndarray:
@@ -391,27 +421,54 @@ class FeedForwardRegressor(RegressorMixin, _FeedForwardEstimator):
                              f"what {np.dtype(dtype).name} holds ({limits.tiny:.3g} to "
                              f"{limits.max:.3g}); rescale y (e.g. change its units) or use "
                              'dtype="float64"')
-        y_mean, y_scale = np.zeros(self.n_outputs_), np.ones(self.n_outputs_)
-        target = Y
-        if self.standardize:
-            # NOTE: Y.std squares Y, which overflows past ~1e154 and underflows below
-            # ~1e-154; the statistics of Y / max|Y| (entries in [-1, 1]) are safe.
-            peak = np.where(peak > 0, peak, 1.0)
-            Z = Y / peak
-            mean, std = Z.mean(axis=0), Z.std(axis=0)
-            y_mean = mean * peak
-            # a constant target (std 0 up to rounding) is only centred, as in Standardizer
-            y_scale = np.where(std > 10 * np.finfo(np.float64).eps * np.abs(mean),
-                               std * peak, 1.0)
-            target = (Z - mean) * (peak / y_scale)  # (Y - ȳ) / s without overflow
-        target = target.astype(dtype)
+        self._y_scaling = target_scaling(Y, peak) if self.standardize else (
+            np.zeros(self.n_outputs_), np.ones(self.n_outputs_))
         model = FeedForward(self._sizes(X.shape[1], self.n_outputs_),
                             activation=self.activation, output="identity", seed=seed,
                             dtype=dtype)
-        self._train(model, X, target, seed)
-        last = model.layers[-1]  # ŷ = ȳ + s ⊙ (b + W a): fold the target scaling in
-        last.W.data *= y_scale[:, None].astype(dtype)
-        last.b.data[...] = (y_scale * last.b.data + y_mean).astype(dtype)
+        self._train(model, X, self._scaled(Y, dtype), seed)
+        self._fold(model, +1)
+        return self
+
+    def _scaled(self, Y, dtype) -> np.ndarray:
+        """(Y - ȳ) / s, computed without overflow."""
+        y_mean, y_scale = self._y_scaling
+        peak = np.where(np.max(np.abs(Y), axis=0) > 0, np.max(np.abs(Y), axis=0), 1.0)
+        return ((Y / peak - y_mean / peak) * (peak / y_scale)).astype(dtype)
+
+    def _fold(self, model, direction: int) -> None:
+        """ŷ = ȳ + s ⊙ (b + W a): fold the target scaling into the last layer (+1), or
+        take it out again (-1) before more training."""
+        y_mean, y_scale = self._y_scaling
+        last, dtype = model.layers[-1], model.dtype
+        if direction > 0:
+            last.W.data *= y_scale[:, None].astype(dtype)
+            last.b.data[...] = (y_scale * last.b.data + y_mean).astype(dtype)
+        else:
+            last.W.data /= y_scale[:, None].astype(dtype)
+            last.b.data[...] = ((last.b.data - y_mean) / y_scale).astype(dtype)
+
+    def partial_fit(self, X, y):
+        """One more epoch on the batch (X, y), from where the last call (or ``fit``) ended;
+        inputs and targets standardized by the first batch's statistics; returns self."""
+        fresh = not hasattr(self, "model_")
+        dtype = self._check_params()[0] if fresh else self.model_.dtype
+        X, y = validate_data(self, X, y, dtype=dtype, multi_output=True, y_numeric=True,
+                             reset=fresh)
+        Y = y.reshape(len(y), -1).astype(np.float64)
+        if fresh:
+            self._y_ndim, self.n_outputs_ = y.ndim, Y.shape[1]
+            self._y_scaling = target_scaling(Y, np.max(np.abs(Y), axis=0)) if \
+                self.standardize else (np.zeros(self.n_outputs_), np.ones(self.n_outputs_))
+            model = FeedForward(self._sizes(X.shape[1], self.n_outputs_),
+                                activation=self.activation, output="identity",
+                                seed=self._check_params()[1], dtype=dtype)
+        else:
+            model = self.model_
+            self._fold(model, -1)
+        partial_epoch(self, model, X, self._scaled(Y, dtype), fresh, self._make_optimizer,
+                      self._check_params()[1])
+        self._fold(model, +1)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -424,4 +481,3 @@ class FeedForwardRegressor(RegressorMixin, _FeedForwardEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
