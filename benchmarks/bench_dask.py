@@ -57,7 +57,8 @@ def main() -> None:
                 Client(cluster) as client:
             Xd = client.persist(da.from_array(X, chunks=(args.rows // 8, 20)))
             yd = client.persist(da.from_array(y, chunks=(args.rows // 8,)))
-            small_X, small_y = Xd[:1000].rechunk((125, 20)), yd[:1000].rechunk((125,))
+            small_X = client.persist(da.from_array(X[:1000], chunks=(125, 20)))
+            small_y = client.persist(da.from_array(y[:1000], chunks=(125,)))
             for name, make in models.items():
                 memory, cluster_times, steps = [], [], []
                 fit(make, Xd, yd, 2)  # warm-up: imports and the workers' first tasks
