@@ -53,3 +53,14 @@ def test_dask_ml_incremental_and_parallel_post_fit(client):
     post = wrappers.ParallelPostFit(SoftmaxClassifier(random_state=0)).fit(X, y)
     proba = post.predict_proba(Xd)
     np.testing.assert_allclose(proba.compute(), post.estimator.predict_proba(X))
+
+
+def test_fit_on_dask_arrays_takes_the_exact_path(client):
+    da = pytest.importorskip("dask.array")
+    X, y = load_iris(return_X_y=True)
+    on_dask = SoftmaxClassifier(optimizer="lbfgs", random_state=0)
+    on_dask.fit(da.from_array(X, chunks=(40, 4)), da.from_array(y, chunks=40))
+    in_memory = SoftmaxClassifier(optimizer="lbfgs", random_state=0).fit(X, y)
+    assert on_dask.model_.standardizer is not None and on_dask.history_.chunks == 4
+    np.testing.assert_allclose(on_dask.predict_proba(X), in_memory.predict_proba(X),
+                               rtol=1e-6, atol=1e-8)

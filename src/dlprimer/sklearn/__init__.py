@@ -28,10 +28,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlprimer.optim as optim
+from dlprimer.engine.checks import is_dask
 from dlprimer.engine.tensor import no_grad
 from dlprimer.models import ACTIVATIONS, FeedForward, SigmoidModel, SoftmaxModel
 from dlprimer.nn.module import require_finite_outputs
-from dlprimer.sklearn.streaming import partial_epoch, target_scaling
+from dlprimer.sklearn.streaming import fit_on_dask, partial_epoch, target_scaling
 from dlprimer.training import fit
 
 __all__ = [
@@ -182,8 +183,13 @@ class _Classifier(ClassifierMixin, _DLPrimerEstimator):
         raise NotImplementedError
 
     def fit(self, X, y):
-        """Train on X (n, p) and class labels y (n,) of any kind; returns self."""
+        """Train on X (n, p) and class labels y (n,) of any kind; returns self. Dask arrays
+        train on Dask's exact full-batch path, never gathered."""
         dtype, seed = self._check_params()
+        if is_dask(X) or is_dask(y):
+            self.classes_ = fit_on_dask(self, X, y, lambda p, K: self._build(p, K, seed, dtype),
+                                        self._make_optimizer(), seed)
+            return self
         X, y = validate_data(self, X, y, dtype=dtype)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)

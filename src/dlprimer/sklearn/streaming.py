@@ -9,7 +9,7 @@ from dlprimer.data.tables import Standardizer
 from dlprimer.training.loops import one_epoch
 from dlprimer.training.targets import task_of
 
-__all__ = ["partial_epoch", "target_scaling"]
+__all__ = ["fit_on_dask", "partial_epoch", "target_scaling"]
 
 
 def partial_epoch(estimator, model, X, target, fresh: bool, make_optimizer, seed: int) -> None:
@@ -37,6 +37,27 @@ def partial_epoch(estimator, model, X, target, fresh: bool, make_optimizer, seed
         estimator.l2, state["seed"] + state["calls"], resume=state["calls"] > 0))
     state["calls"] += 1
     estimator.n_iter_ += 1
+
+
+def fit_on_dask(estimator, X, y, build, optimizer, seed: int) -> np.ndarray:
+    """A classifier's ``fit`` on Dask X and y: the classes in one pass, then ``dp.fit``'s
+    exact full-batch path (or local SGD for ``batch_size``); returns the classes."""
+    import dask.array as da
+
+    from dlprimer.training import fit
+
+    classes = np.unique(da.unique(y if hasattr(y, "chunks") else y.to_dask_array()).compute())
+    if len(classes) < 2:
+        raise ValueError(f"y has only one class ({classes[0]!r}); a classifier needs two")
+    model = build(int(X.shape[1]), len(classes))
+    history = fit(model, X, y, optimizer=optimizer, epochs=estimator.epochs,
+                  batch_size=estimator.batch_size, seed=seed, l2=estimator.l2,
+                  progress=bool(estimator.verbose), early_stopping=estimator.early_stopping,
+                  standardize=bool(estimator.standardize), classes=classes)
+    estimator.model_, estimator.history_, estimator.n_iter_ = model, history, history.epochs
+    estimator.loss_curve_ = [float(v) for v in history.loss]
+    estimator.n_features_in_ = int(X.shape[1])
+    return classes
 
 
 def target_scaling(Y: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
