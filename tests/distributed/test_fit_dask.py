@@ -162,15 +162,16 @@ def test_a_raw_dask_dataframe_is_encoded_part_by_part_and_fit_exactly(client):
 
 
 def test_data_larger_than_the_workers_memory_trains_with_a_flat_client():
-    """30 chunks of 20 MB (600 MB of rows), made chunk by chunk on the workers, on two
-    workers of 250 MiB each: every full-batch step reads every chunk, and nothing comes to
-    the client."""
+    """45 chunks of 20 MB (900 MB of rows), made chunk by chunk on the workers, on two
+    workers of 400 MiB each: every full-batch step reads every chunk, and nothing comes to
+    the client. (The workers neither pause nor spill: their limit is a hard one.)"""
     import os
 
+    import dask
     import psutil
     from distributed import Client, LocalCluster
 
-    rows, p, chunks = 250_000, 10, 30  # 20 MB a chunk in float64
+    rows, p, chunks = 250_000, 10, 45  # 20 MB a chunk in float64
 
     def block(block_id):
         rng = np.random.default_rng(block_id[0])
@@ -181,9 +182,11 @@ def test_data_larger_than_the_workers_memory_trains_with_a_flat_client():
         X = block(block_id)
         return (X[:, 0] - X[:, 1] > 0).astype(np.int64)
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      memory_limit="250MiB", dashboard_address=":0",
-                      silence_logs=50) as local, Client(local):
+    hard = {"distributed.worker.memory.pause": False, "distributed.worker.memory.spill": False,
+            "distributed.worker.memory.target": False}
+    with dask.config.set(hard), LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, memory_limit="400MiB",
+            dashboard_address=":0", silence_logs=50) as local, Client(local):
         X = da.map_blocks(block, chunks=((rows,) * chunks, (p,)), dtype=np.float64)
         y = da.map_blocks(lambda block_id: labels(block_id), chunks=((rows,) * chunks,),
                           dtype=np.int64)
@@ -193,7 +196,7 @@ def test_data_larger_than_the_workers_memory_trains_with_a_flat_client():
         history = dp.fit(m, X, y, optimizer=dp.optim.GradientDescent(lr=1.0), epochs=2,
                          standardize=False, classes=[0, 1], progress=False)
         grown = me.memory_info().rss - before
-    assert X.nbytes > 2 * 250 * 2**20  # more than the workers hold together
+    assert X.nbytes > 2 * 400 * 2**20  # more than the workers hold together
     assert history.epochs == 2 and history.chunks == chunks
     assert history.loss[1] < history.loss[0]
     assert grown < 100 * 2**20, f"the client grew by {grown / 2**20:.0f} MiB"

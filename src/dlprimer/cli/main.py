@@ -6,6 +6,7 @@
     dlprimer evaluate model.safetensors --data my.csv
     dlprimer predict model.safetensors --data new.csv --out predictions.csv
     dlprimer explain model.safetensors [--data my.csv --row 0]
+    dlprimer playground [--data my.csv --target y]   train in the browser
 
 A thin front end: it parses, calls the library, and prints. Errors print one line and exit
 with status 2; ``--debug`` shows the traceback instead.
@@ -56,6 +57,7 @@ from dlprimer.cli.data import (
     load_table,
     split_rows,
 )
+from dlprimer.cli.playground import add_parser as add_playground
 from dlprimer.cli.scores import format_scores, scores
 from dlprimer.data.preprocess import Preprocessor
 from dlprimer.io import save
@@ -328,6 +330,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="CSV or bundled data set holding the row to explain")
     p.add_argument("--row", type=int, help="0-based row number in --data")
     p.set_defaults(run=cmd_explain, prog=p.prog)
+
+    add_playground(commands)  # dlprimer playground: cli/playground.py
     return parser
 
 
