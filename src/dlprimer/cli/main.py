@@ -179,6 +179,10 @@ def cmd_fit(args) -> int:
     if args.summary:
         summary = model.summary(X_fit, y_fit)  # exactly the rows the model was fit on
         print(summary)
+    elif args.report and getattr(model, "identifiable", False):
+        with warnings.catch_warnings():  # the report's table carries them as its notes
+            warnings.simplefilter("ignore")
+            summary = model.summary(X_fit, y_fit)
     print(f"saved the model to {path}")
     if args.report:
         from dlprimer.report import write_report

@@ -55,6 +55,7 @@ import numpy as np
 
 from dlprimer.engine.checks import as_float_array
 from dlprimer.engine.numerics import stable_sigmoid
+from dlprimer.nn.module import require_finite_outputs
 
 __all__ = ["ACTIVATION_SYMBOLS", "E", "Explanation", "R", "check_digits", "class_label",
            "decide", "explain", "explainer_for", "f64", "input_row", "join", "kind_of",
@@ -281,9 +282,10 @@ def explain(model, x=None, digits: int = 4, **options) -> Explanation:
                         f"{known}); add one with register()")
     pre = getattr(model, "preprocessor", None)
     if x is None or pre is None:
-        return fn(model, x, digits, **options)
+        return _checked(model, fn(model, x, digits, **options))
     steps = pre.steps(x)  # (feature, raw value, encoded x_j, x̃_j)
-    result = fn(model, np.array([encoded for _, _, encoded, _ in steps]), digits, **options)
+    result = _checked(model, fn(model, np.array([encoded for _, _, encoded, _ in steps]),
+                                digits, **options))
     rows = [("from the table" if j == 0 else "",
              (name(feature) + ": " + _raw(raw) + " → " + sub("x", j + 1) + " = "
               + num(encoded, digits) + " → " + sub(E("x̃", r"\tilde{x}"), j + 1) + " = "
@@ -291,6 +293,14 @@ def explain(model, x=None, digits: int = 4, **options) -> Explanation:
             for j, (feature, raw, encoded, tilde) in enumerate(steps)]
     result.steps[:0] = [(label, eq.text, eq.latex) for label, eq in rows]
     result.values["raw"] = {feature: raw for feature, raw, _, _ in steps}
+    return result
+
+
+def _checked(model, result: Explanation) -> Explanation:
+    """The explanation, unless its ŷ overflowed inside the model (then the rows named)."""
+    y_hat = result.values.get("y_hat")
+    if y_hat is not None and np.asarray(y_hat).dtype.kind == "f":
+        require_finite_outputs(model, np.atleast_1d(np.asarray(y_hat)), "x")
     return result
 
 
