@@ -192,7 +192,14 @@ def column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # 2^k_j that brings max |x_j| into [1/2, 1) (as notation.sample_mean does): exact, so
     # for other data x̄ and s are bit for bit those of the plain formulas; they are
     # scaled back by 2^k_j at the end, where s ≤ max |x_j| always fits.
-    k = np.frexp(np.max(np.abs(X64), axis=0, initial=0.0))[1]  # (p,)
+    peak = np.max(np.abs(X64), axis=0, initial=0.0)  # (p,)
+    if np.all((peak < 1e140) & ((peak > 1e-140) | (peak == 0))):
+        # squares and sums of n such values neither overflow nor underflow: the plain
+        # formulas, without the two scaled copies of X (most of the time on a big X)
+        mean = X64.mean(axis=0)
+        std = np.sqrt(((X64 - mean) ** 2).mean(axis=0))
+        return mean, std, constant_columns(mean, std)
+    k = np.frexp(peak)[1]
     Y = np.ldexp(X64, -k)  # |Y| < 1
     mean_Y = Y.mean(axis=0)
     std_Y = np.sqrt(((Y - mean_Y) ** 2).mean(axis=0))  # (Y - ȳ)² ≤ 4: no overflow
