@@ -20,6 +20,7 @@ import numpy as np
 
 from dlprimer.engine.ops import concatenate, stack
 from dlprimer.engine.tensor import Tensor, as_tensor
+from dlprimer.nn.functional.lstm_kernel import lstm_forward
 
 __all__ = ["rnn_scan", "lstm_scan", "rnn_scan_composite", "lstm_scan_composite"]
 
@@ -214,87 +215,15 @@ def lstm_scan(X, W_ih, b_ih, b_hh, W_hh, h0, c0) -> Tensor:
     """
     X, W_ih, b_ih, b_hh, W_hh, h0, c0 = _check_scan("lstm_scan", X, W_ih, b_ih, b_hh, W_hh,
                                                      (h0, c0), gates=4)
-    n, T, I = X.shape
-    H = W_hh.shape[1]
     dtype = np.result_type(X.data, W_hh.data)
     dtype = dtype if np.issubdtype(dtype, np.inexact) else np.float64
-    # NOTE: fused for speed: a forward step is one product and seven element-wise calls
-    # on contiguous (·, n) blocks that stay in the L1 cache (numpy's per-call cost is then
-    # about 1 µs, views included); the backward's slopes are computed in its loop too, as
-    # passes over whole (T, ·, n) arrays, out of cache, cost more than the calls they save.
-    # - The step's input is the column hx_t = [h_{t-1}; x_t; 1] (K = H + I + 1 rows), so
-    #   z_t = [W_hh W_ih b_ih + b_hh] hx_t is one product with the inputs' share inside,
-    #   and the weight gradients are one product Σ_t dz_t hx_tᵀ.
-    # - Internally the gates are ordered (o, i, f, g), PyTorch's (i, f, g, o) rolled by one
-    #   block: the sigmoid gates are one block, and σ(z) = (1 + tanh(z/2)) / 2 (never
-    #   overflows) lets one tanh serve all four once the σ rows of W are halved (exact).
-    # - S_t = [o; i; f; g; c_{t-1}] keeps [i; f] beside [g; c_{t-1}], so i ⊙ g and
-    #   f ⊙ c_{t-1} are one product.
-    K = H + I + 1
-    hx = np.empty((T + 1, K, n), dtype)  # hx_t = [h_{t-1}; x_t; 1], t = 0..T (x_T unused)
-    hx[0, :H] = h0.data.T
-    hx[:T, H:H + I] = X.data.transpose(1, 2, 0)  # x_t as columns, (T, I, n)
-    hx[T, H:H + I] = 0
-    hx[:, H + I] = 1
-    W = np.empty((4 * H, K), dtype)  # [W_hh W_ih b], rows (o, i, f, g)
-    W[:, :H] = np.roll(W_hh.data, H, axis=0)
-    W[:, H:H + I] = np.roll(W_ih.data, H, axis=0)
-    W[:, H + I] = np.roll(b_ih.data + b_hh.data, H)
-    W[:3 * H] *= 0.5  # z/2 for the σ gates
-    S = np.empty((T + 1, 5 * H, n), dtype)  # S_t = [o; i; f; g; c_{t-1}]; S_T holds c_T
-    S[0, 4 * H:] = c0.data.T
-    tanh_c = np.empty((T, H, n), dtype)  # tanh(c_t)
-    products = np.empty((2 * H, n), dtype)  # [i ⊙ g; f ⊙ c_{t-1}]
-    for t in range(T):  # one element at a time, carrying the state (h, c)
-        s = S[t]
-        a = np.matmul(W, hx[t], out=s[:4 * H])  # [z_o/2; z_i/2; z_f/2; z_g], (4H, n)
-        np.tanh(a, out=a)
-        sigma = s[:3 * H]
-        sigma *= 0.5
-        sigma += 0.5  # o, i, f = σ(z); g = tanh(z_g) already
-        np.multiply(s[H:3 * H], s[3 * H:], out=products)
-        c = np.add(products[:H], products[H:], out=S[t + 1, 4 * H:])  # c_t = f ⊙ c + i ⊙ g
-        np.tanh(c, out=tanh_c[t])
-        np.multiply(s[:H], tanh_c[t], out=hx[t + 1, :H])  # h_t = o ⊙ tanh(c_t)
-    Y = np.empty((n, T + 1, H), dtype)
-    Y[:, :T] = hx[1:, :H].transpose(2, 0, 1)
-    Y[:, T] = S[T, 4 * H:].T
+    # NOTE: fused for speed; the numpy kernel, its layout and its reused workspaces are in
+    # lstm_kernel.py (one product and seven element-wise calls a forward step).
+    Y, kernel_backward = lstm_forward(X.data, W_ih.data, b_ih.data, b_hh.data, W_hh.data,
+                                      h0.data, c0.data, dtype, X.requires_grad)
 
-    def backward(gY):  # backpropagation through time, t = T, ..., 1
-        g_h = _steps_of(gY[:, :T])  # dL/dh_t from the outputs, (T, H, n)
-        D = np.empty((T, 4 * H, n), dtype)  # dL/dz_t, rows (o, i, f, g)
-        W_hh_T = np.ascontiguousarray(W[:, :H].T)  # (H, 4H), columns (o, i, f, g)
-        W_hh_T[:, :3 * H] *= 2  # undo the halving
-        dh = np.zeros((H, n), dtype)  # dL/dh_t through step t + 1
-        dc = np.array(gY[:, T].T, dtype=dtype)  # dL/dc_t; at t = T from the output c_T
-        x, q = np.empty((H, n), dtype), np.empty((4 * H, n), dtype)
-        for t in reversed(range(T)):
-            d, s, tc = D[t], S[t], tanh_c[t]
-            dh += g_h[t]
-            do = np.multiply(dh, tc, out=d[:H])  # dL/do
-            np.multiply(do, tc, out=x)
-            np.subtract(dh, x, out=x)
-            x *= s[:H]
-            dc += x  # + dL/dh_t o ⊙ (1 - tanh²(c_t))
-            # [dL/di; dL/df] = dL/dc_t ⊙ [g; c_{t-1}], one broadcast product
-            np.multiply(dc, s[3 * H:].reshape(2, H, n), out=d[H:3 * H].reshape(2, H, n))
-            np.multiply(dc, s[H:2 * H], out=d[3 * H:])  # dL/dg
-            dc *= s[2 * H:3 * H]  # dL/dc_{t-1}
-            np.subtract(1, s[:3 * H], out=q[:3 * H])
-            q[:3 * H] *= s[:3 * H]  # σ' = σ (1 - σ)
-            np.multiply(s[3 * H:4 * H], s[3 * H:4 * H], out=q[3 * H:])
-            np.subtract(1, q[3 * H:], out=q[3 * H:])  # tanh' = 1 - g²
-            d *= q  # dL/dz_t
-            np.matmul(W_hh_T, d, out=dh)  # dL/dh_{t-1}
-        dZ = D
-        # Σ_t dz_t hx_tᵀ = [dL/dW_hh  dL/dW_ih  dL/db], one product, rows back in PyTorch's order
-        dW = np.roll(np.tensordot(dZ, hx[:T], axes=([0, 2], [0, 2])), -H, axis=0)
-        dX = None
-        if X.requires_grad:  # W_ihᵀ dz_t for every t, batch first: (n, T, I)
-            dX = np.matmul(np.roll(W_ih.data, H, axis=0).T, dZ)  # (T, I, n): no copy of dZ
-            dX = np.ascontiguousarray(dX.transpose(2, 0, 1))
-        db = np.ascontiguousarray(dW[:, H + I])
-        return (dX, np.ascontiguousarray(dW[:, H:H + I]), db, db,
-                np.ascontiguousarray(dW[:, :H]), dh.T, dc.T)
+    def backward(gY):
+        dX, dW_ih, db, dW_hh, dh0, dc0 = kernel_backward(gY)
+        return dX, dW_ih, db, db, dW_hh, dh0, dc0
 
     return Tensor.from_op(Y, (X, W_ih, b_ih, b_hh, W_hh, h0, c0), backward, "lstm")
