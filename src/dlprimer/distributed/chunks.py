@@ -16,7 +16,6 @@ threaded worker never share parameters, and θ is the only thing sent each step.
 from __future__ import annotations
 
 import copy
-import pickle  # noqa: S403 (the client's own model, sent to its own workers)
 import threading
 
 import numpy as np
@@ -39,9 +38,7 @@ def local_model(model, token: str):
         cache = _local.models = {}
     if token not in cache:
         cache.clear()  # one fit at a time per thread: drop the copies of earlier fits
-        # NOTE: on a cluster the model comes as the bytes the client pickled (Dask's own
-        # transport pickles anyway): unpickled here, it is this thread's own copy.
-        cache[token] = pickle.loads(model) if isinstance(model, bytes) else copy.deepcopy(model)
+        cache[token] = copy.deepcopy(model)  # the worker's copy stays as it was sent
     return cache[token]
 
 

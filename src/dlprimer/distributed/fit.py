@@ -21,7 +21,6 @@ Mini-batch (``batch_size`` set): local SGD, an approximation
 from __future__ import annotations
 
 import copy
-import pickle
 import uuid
 
 import numpy as np
@@ -37,7 +36,7 @@ from dlprimer.nn.dropout import Dropout
 from dlprimer.optim import LBFGS
 from dlprimer.training.callbacks import EarlyStopping
 from dlprimer.training.history import History
-from dlprimer.training.loops import DivergenceError, Run, gradient_steps, lbfgs
+from dlprimer.training.loops import DivergenceError, Run, gradient_steps, lbfgs, train
 from dlprimer.training.targets import task_of
 
 __all__ = ["fit_dask"]
@@ -147,37 +146,21 @@ def fit_dask(model, X, y, *, loss, optimizer, epochs, batch_size, validation_dat
     if early_stopping:
         callbacks.append(EarlyStopping(patience=early_stopping))
     client = client_or_none()
-    shipped = model if client is None else \
-        client.scatter(pickle.dumps(model), broadcast=True, hash=False)
+    # one copy of the model per worker, sent once; each step then sends only θ
+    shipped = model if client is None else client.scatter(model, broadcast=True, hash=False)
     run = DaskRun(model, rows.X, np.empty(0), task, optimizer, epochs, batch_size, l2, seed,
                   progress, tol, grad_tol, callbacks, val, history)
     run.rows = rows
     run.context = {"client": client, "model": shipped, "token": uuid.uuid4().hex,
                    "classes": model.classes_, "scaler": model.standardizer}
-    for cb in callbacks:
-        cb.on_train_begin(model)
-    model.train()
-    try:
-        if not full_batch:
-            _local_sgd(run)
-        elif isinstance(optimizer, LBFGS):
-            lbfgs(run)
-        else:
-            gradient_steps(run)
-    finally:
-        model.eval()
-    model.converged_ = run.converged
+    train(run, _local_sgd if not full_batch else
+          lbfgs if isinstance(optimizer, LBFGS) else gradient_steps)
     history.chunks, history.workers = rows.n_chunks, _workers(client)
     if pre is not None:  # encoding and eq. (13) as one Preprocessor: predict takes raw rows
         if model.standardizer is not None:
             pre.standardizer, pre.standardize = model.standardizer, True
         model.preprocessor, model.standardizer = pre, None
         model.feature_names = pre.feature_names_
-    for cb in callbacks:
-        cb.on_train_end(model)
-        if getattr(cb, "stopped", False):
-            history.stop_reason = cb.reason
-            history.best_epoch = cb.best_epoch
     return history
 
 

@@ -21,7 +21,7 @@ from dlprimer.nn.module import Module
 from dlprimer.optim import LBFGS, Adam, Optimizer
 from dlprimer.training.callbacks import EarlyStopping
 from dlprimer.training.history import History
-from dlprimer.training.loops import Run, gradient_steps, lbfgs
+from dlprimer.training.loops import Run, gradient_steps, lbfgs, train
 from dlprimer.training.targets import Task, task_of
 
 __all__ = ["DISTRIBUTED", "fit"]
@@ -177,20 +177,7 @@ def fit(model: Module, X, y, loss: str | None = None, optimizer: Optimizer | Non
         callbacks.append(EarlyStopping(patience=early_stopping))
     run = Run(model, X, target, task, optimizer, epochs, batch_size, l2, seed, progress, tol,
               grad_tol, callbacks, val, history)
-    for cb in callbacks:
-        cb.on_train_begin(model)
-    model.train()
-    try:
-        (lbfgs if isinstance(optimizer, LBFGS) else gradient_steps)(run)
-    finally:
-        model.eval()
-    model.converged_ = run.converged
-    for cb in callbacks:
-        cb.on_train_end(model)
-        if getattr(cb, "stopped", False):
-            history.stop_reason = cb.reason
-            history.best_epoch = cb.best_epoch
-    return history
+    return train(run, lbfgs if isinstance(optimizer, LBFGS) else gradient_steps)
 
 
 def _rows(X, name: str) -> tuple[np.ndarray, list[str] | None]:

@@ -29,7 +29,7 @@ from dlprimer.training.history import History
 from dlprimer.training.targets import Task, loss_and_output
 
 __all__ = ["CHECKPOINT_EVERY", "ConvergenceWarning", "DivergenceError", "Run", "bar_kind",
-           "gradient_steps", "in_kernel", "lbfgs", "one_epoch"]
+           "gradient_steps", "in_kernel", "lbfgs", "one_epoch", "train"]
 
 CHECKPOINT_EVERY = 16  # mini-batch steps between copies of θ kept against divergence
 
@@ -198,6 +198,26 @@ def gradient_steps(run: Run) -> None:
     if run.converged is None and (run.tol is not None or run.grad_tol is not None) \
             and not any(getattr(cb, "stopped", False) for cb in run.callbacks):
         run.converged = False  # the tests asked for never held
+
+
+def train(run: Run, loop) -> History:
+    """``loop(run)`` between the callbacks' ``on_train_begin`` and ``on_train_end``, in train
+    mode (the model is left in eval mode); records convergence and why training stopped."""
+    model = run.model
+    for cb in run.callbacks:
+        cb.on_train_begin(model)
+    model.train()
+    try:
+        loop(run)
+    finally:
+        model.eval()
+    model.converged_ = run.converged
+    for cb in run.callbacks:
+        cb.on_train_end(model)
+        if getattr(cb, "stopped", False):
+            run.history.stop_reason = cb.reason
+            run.history.best_epoch = cb.best_epoch
+    return run.history
 
 
 def one_epoch(model: Module, X, target, task: Task, optimizer: Optimizer,
