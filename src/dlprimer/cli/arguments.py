@@ -7,7 +7,7 @@ import argparse
 
 import numpy as np
 
-__all__ = ["LIMIT", "finite", "fraction", "hidden_widths", "learning_rate", "non_negative",
+__all__ = ["LIMIT", "finite", "hidden_widths", "learning_rate", "non_negative",
            "penalty", "positive", "share"]
 
 #: The largest learning rate and L2 penalty taken: beyond it the first step overflows.
@@ -30,16 +30,6 @@ def hidden_widths(text: str) -> list[int]:
 
 # NOTE: the argument types raise ArgumentTypeError with their own message: on a plain
 # ValueError argparse would print "invalid positive value", naming the function.
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text!r}")
-    return value
-
-
 def share(text: str) -> float:
     """A fraction in [0, 1): 0 means none."""
     try:
