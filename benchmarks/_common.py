@@ -25,6 +25,19 @@ def report_environment(threads: int) -> None:
         print("  (threadpoolctl not installed: BLAS unknown)")
 
 
+def load_every_blas() -> str:
+    """Load every BLAS a run will call before its threads are limited: threadpoolctl limits
+    only libraries already loaded, and the compiled LSTM loops (numba, if installed) call
+    scipy's OpenBLAS, a second library beside numpy's. Returns which LSTM loops run."""
+    import scipy.linalg.cython_blas  # noqa: F401
+
+    from dlprimer.nn.functional.lstm_kernel import compiled_loops
+
+    if compiled_loops() is None:
+        return "numpy loops (numba not installed, or DLPRIMER_COMPILED=0)"
+    return "compiled loops (numba)"
+
+
 def interleaved(runs: dict[str, Callable[[], None]], repeats: int,
                 warmup: int = 2) -> dict[str, float]:
     """Median seconds per call for each function, timed A B A B ... after a warm-up."""

@@ -36,7 +36,9 @@ _OPENBLAS_VARS = {name: os.environ.pop(name, None)
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -288,7 +290,12 @@ def main():
                         help="run only the cases whose name contains one of these texts")
     args = parser.parse_args()
 
-    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import load_every_blas
+
+    loops = load_every_blas()  # before threadpool_limits, which limits loaded BLAS only
+    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
+          f"dlprimer's LSTM: {loops}")
     for name, value in _OPENBLAS_VARS.items():
         seen = "unset" if value is None else f"was {value!r}, unset for this process"
         print(f"  {name}: {seen}")

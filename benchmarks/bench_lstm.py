@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 import dlprimer as dp  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import interleaved, report_environment  # noqa: E402
+from _common import interleaved, load_every_blas, report_environment  # noqa: E402
 
 N, T, I, H = 32, 50, 16, 64
 
@@ -42,11 +42,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
+    loops = load_every_blas()
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads, user_api="blas")
     for name, value in _OPENBLAS_VARS.items():
         print(f"{name}: {'unset' if value is None else f'was {value!r}, unset here'}")
     report_environment(args.threads)
+    print(f"dlprimer's LSTM: {loops}")
     X = np.random.default_rng(0).standard_normal((N, T, I)).astype(np.float32)
     ours_layer = dp.nn.LSTM(I, H, seed=0)
     theirs_layer = torch.nn.LSTM(I, H, batch_first=True)

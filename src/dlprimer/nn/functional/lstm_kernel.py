@@ -7,17 +7,24 @@ a numpy call costs 0.3-1.4 µs whatever it does, so the kernel counts calls: 8 a
 and 10 a backward step, the products included. A call's arrays and all their per-step views
 live in a ``_Workspace`` that later calls of the same shapes reuse (no allocation, no page
 faults, no views made inside the loops); nothing in one ever reaches the caller.
+
+Where numba is installed (``pip install dlprimer[fast]``), float32 scans run the two step
+loops compiled (lstm_compiled.py: one product and one fused pass a step) on the same
+workspace; ``DLPRIMER_COMPILED=0`` in the environment keeps the numpy loops, which stay the
+reference (and serve float64).
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import warnings
 import weakref
 from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["lstm_forward"]
+__all__ = ["lstm_forward", "compiled_loops"]
 
 
 class _Workspace:
@@ -42,6 +49,7 @@ class _Workspace:
         self.hxT = np.empty((T, n, H + I), dtype)  # [h_{t-1}; x_t] as rows, (T·n, H + I)
         self.ones = np.ones(T * n, dtype)
         self.dh, self.dc, self.x = (np.empty((H, n), dtype) for _ in range(3))
+        self.z = np.empty((4 * H, n), dtype)  # the compiled loops' scratch for z_t, dz_t
         self.nbytes = sum(a.nbytes for a in vars(self).values())
         S, hx, tc = self.S, self.hx, self.tanh_c
         self.fwd_views = [
@@ -84,7 +92,38 @@ def _give_back(key: tuple, ws: _Workspace) -> None:
             _POOL.popitem(last=False)
 
 
-def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool):
+_COMPILED: list = []  # [lstm_compiled or None], filled on the first float32 scan
+_COMPILED_LOCK = threading.Lock()
+
+
+def compiled_loops():
+    """The compiled loops (the module ``lstm_compiled``), or None where numba is not
+    installed or the environment sets ``DLPRIMER_COMPILED=0``. Imported on first use: numba
+    takes about a second to import and to load or compile the loops."""
+    with _COMPILED_LOCK:
+        if not _COMPILED:
+            _COMPILED.append(_import_compiled())
+        return _COMPILED[0]
+
+
+def _import_compiled():
+    if os.environ.get("DLPRIMER_COMPILED", "1").strip() == "0":
+        return None
+    try:
+        import dlprimer.nn.functional.lstm_compiled as lstm_compiled
+    except ImportError:  # numba is an optional extra
+        return None
+    except Exception as error:  # noqa: BLE001 - numba present but its compiler failed here
+        warnings.warn(f"dlprimer: numba is installed but the compiled LSTM loops could not "
+                      f"be built ({type(error).__name__}: {error}); using the numpy loops. "
+                      "Set DLPRIMER_COMPILED=0 to skip the attempt.", RuntimeWarning,
+                      stacklevel=3)
+        return None
+    return lstm_compiled
+
+
+def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool,
+                 compiled: bool | None = None):
     """(Y, backward) for arrays X (n, T, I), W_ih (4H, I), b_ih, b_hh (4H,), W_hh (4H, H),
     h0, c0 (n, H), all of ``dtype``: Y (n, T + 1, H) holds h_1..h_T then c_T, and
     backward(gY) returns fresh arrays (dX or None, dW_ih, db (both biases), dW_hh, dh0, dc0).
@@ -97,12 +136,16 @@ def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool):
       rows of W are halved (exact). The slopes σ (1 - σ) and 1 - g² are four vectorized
       passes over (T, ·, n) before the backward's loop, as is ∂h_t/∂c_t = o (1 - tanh² c_t).
     - S_t keeps [i; f] and [g; c_{t-1}] as blocks: i ⊙ g and f ⊙ c_{t-1} are one call.
+
+    ``compiled``: run the step loops compiled by numba (True), in numpy (False), or compiled
+    where numba is installed and the scan is float32 (None, the default).
     """
     n, T, I = X.shape
     H = W_hh.shape[1]
     key = (n, T, I, H, np.dtype(dtype))
+    fast = _choose(compiled, key[4])
     ws = _take(key)
-    hx, S, tc, W, prods = ws.hx, ws.S, ws.tanh_c, ws.W, ws.products
+    hx, S, tc, W = ws.hx, ws.S, ws.tanh_c, ws.W
     hx[0, :H] = h0.T
     hx[:T, H:H + I] = X.transpose(1, 2, 0)  # x_t as columns, (T, I, n)
     # rows (o, i, f, g) from PyTorch's (i, f, g, o), the σ rows halved (z/2, exact)
@@ -117,6 +160,47 @@ def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool):
     np.multiply(b[:2 * H], 0.5, W[H:3 * H, H + I])
     W[3 * H:, H + I] = b[2 * H:3 * H]
     S[0, 4 * H:5 * H] = c0.T
+    if fast is None:
+        _numpy_forward(ws, H)
+    else:
+        fast.forward_loop(W, hx, S, tc, ws.z)
+    Y = np.empty((n, T + 1, H), dtype)
+    Y[:, :T] = hx[1:, :H].transpose(2, 0, 1)
+    Y[:, T] = S[T, 4 * H:5 * H].T
+
+    def backward(gY):  # backpropagation through time, t = T, ..., 1
+        G, dh, dc = ws.G, ws.dh, ws.dc
+        np.copyto(G, gY[:, :T].transpose(1, 2, 0))  # dL/dh_t from the outputs
+        W_hh_T = np.ascontiguousarray(W[:, :H].T)  # (H, 4H), σ columns W_hh/2
+        W_hh_T[:, :3 * H] *= 2  # undo the halving
+        dh[...] = 0  # dL/dh_t through step t + 1
+        np.copyto(dc, gY[:, T].T)  # dL/dc_T from the output c_T
+        if fast is None:
+            _numpy_backward(ws, W_hh_T, H)
+        else:  # dL/dz_t straight into Dk
+            fast.backward_loop(W_hh_T, S, tc, G, ws.Dk, ws.z, dh, dc)
+        return _gradients(ws, W_ih, need_dX)
+
+    weakref.finalize(backward, _give_back, key, ws)  # ws returns to the pool with the graph
+    return Y, backward
+
+
+def _choose(compiled: bool | None, dtype: np.dtype):
+    """The compiled loops to run, or None for the numpy ones."""
+    if compiled is False:
+        return None
+    fast = compiled_loops() if dtype == np.float32 else None
+    if compiled and fast is None:
+        raise ValueError("lstm_forward(compiled=True) needs numba (pip install "
+                         "'dlprimer[fast]') and float32 arrays, got "
+                         + (f"{dtype} arrays" if dtype != np.float32 else "no numba"))
+    return fast
+
+
+def _numpy_forward(ws: _Workspace, H: int) -> None:
+    """The forward steps t = 1..T in numpy: S[t] = [o; i; f; g; c_{t-1}], c_t into S[t + 1],
+    tanh(c_t) into tanh_c[t], h_t into hx[t + 1]."""
+    W, prods = ws.W, ws.products
     matmul, tanh, multiply, add = np.matmul, np.tanh, np.multiply, np.add
     for hx_t, a, sig, sig_if, g_c, c_next, tc_t, o, h_next in ws.fwd_views:
         matmul(W, hx_t, a)  # [z_o/2; z_i/2; z_f/2; z_g]
@@ -127,53 +211,56 @@ def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool):
         add(prods[:H], prods[H:], c_next)  # c_t
         tanh(c_next, tc_t)
         multiply(o, tc_t, h_next)  # h_t = o ⊙ tanh(c_t)
-    Y = np.empty((n, T + 1, H), dtype)
-    Y[:, :T] = hx[1:, :H].transpose(2, 0, 1)
-    Y[:, T] = S[T, 4 * H:5 * H].T
 
-    def backward(gY):  # backpropagation through time, t = T, ..., 1
-        G, D, Q, R, dh, dc, x = ws.G, ws.D, ws.Q, ws.R, ws.dh, ws.dc, ws.x
-        np.copyto(G, gY[:, :T].transpose(1, 2, 0))  # dL/dh_t from the outputs
-        sig, Qs, g, Qg = S[:T, :3 * H], Q[:, :3 * H], S[:T, 3 * H:4 * H], Q[:, 3 * H:]
-        np.subtract(1, sig, Qs)
-        multiply(Qs, sig, Qs)  # σ' = σ (1 - σ)
-        multiply(g, g, Qg)
-        np.subtract(1, Qg, Qg)  # tanh' = 1 - g²
-        multiply(hx[1:, :H], tc, R)
-        np.subtract(S[:T, :H], R, R)  # o - h_t ⊙ tanh(c_t) = o (1 - tanh²(c_t))
-        W_hh_T = np.ascontiguousarray(W[:, :H].T)  # (H, 4H), σ columns W_hh/2
-        W_hh_T[:, :3 * H] *= 2  # undo the halving
-        dh[...] = 0  # dL/dh_t through step t + 1
-        np.copyto(dc, gY[:, T].T)  # dL/dc_T from the output c_T
-        for g_t, tc_t, d, d_o, r_t, d_i, d_f, g, c, d_g, i, f, q in ws.bwd_views:
-            add(dh, g_t, dh)
-            multiply(dh, tc_t, d_o)  # dL/do
-            multiply(dh, r_t, x)
-            add(dc, x, dc)  # dL/dc_t
-            multiply(dc, g, d_i)  # dL/di
-            multiply(dc, c, d_f)  # dL/df
-            multiply(dc, i, d_g)  # dL/dg
-            multiply(dc, f, dc)  # dL/dc_{t-1}
-            multiply(d, q, d)  # dL/dz_t
-            matmul(W_hh_T, d, dh)  # dL/dh_{t-1}
-        # Σ_t dz_t hx_tᵀ = [dL/dW_hh  dL/dW_ih  dL/db], rows back in PyTorch's order
-        # NOTE: as (4H, T·n) @ (T·n, H + I), both contiguous, the bias a gemv apart: this
-        # product is 20% faster than tensordot's K = H + I + 1, transposed one (5% with the
-        # two copies).
-        Dk, hxT = ws.Dk, ws.hxT
-        np.copyto(Dk, D.transpose(1, 0, 2))
-        np.copyto(hxT, hx[:T, :H + I].transpose(0, 2, 1))
-        Dk2 = Dk.reshape(4 * H, T * n)
-        dW = np.empty((4 * H, H + I + 1), dtype)
-        np.matmul(Dk2, hxT.reshape(T * n, H + I), dW[:, :H + I])
-        np.matmul(Dk2, ws.ones, dW[:, H + I])
-        dW = np.roll(dW, -H, axis=0)
-        dX = None
-        if need_dX:  # W_ihᵀ dz_t for every t, batch first: (n, T, I)
-            Wt = np.roll(W_ih, H, axis=0).T  # (I, 4H)
-            dX = np.ascontiguousarray(np.matmul(Wt, D).transpose(2, 0, 1))
-        return (dX, np.ascontiguousarray(dW[:, H:H + I]), np.ascontiguousarray(dW[:, H + I]),
-                np.ascontiguousarray(dW[:, :H]), dh.T.copy(), dc.T.copy())
 
-    weakref.finalize(backward, _give_back, key, ws)  # ws returns to the pool with the graph
-    return Y, backward
+def _numpy_backward(ws: _Workspace, W_hh_T: np.ndarray, H: int) -> None:
+    """The backward steps t = T..1 in numpy, from ws.dh (zero), ws.dc = dL/dc_T and ws.G:
+    dL/dz_t into ws.D, then copied to ws.Dk (4H, T, n); dL/dh_0 and dL/dc_0 left in ws.dh
+    and ws.dc."""
+    S, tc, hx, D, Q, R = ws.S, ws.tanh_c, ws.hx, ws.D, ws.Q, ws.R
+    dh, dc, x = ws.dh, ws.dc, ws.x
+    T = tc.shape[0]
+    multiply, add, matmul = np.multiply, np.add, np.matmul
+    sig, Qs, g, Qg = S[:T, :3 * H], Q[:, :3 * H], S[:T, 3 * H:4 * H], Q[:, 3 * H:]
+    np.subtract(1, sig, Qs)
+    multiply(Qs, sig, Qs)  # σ' = σ (1 - σ)
+    multiply(g, g, Qg)
+    np.subtract(1, Qg, Qg)  # tanh' = 1 - g²
+    multiply(hx[1:, :H], tc, R)
+    np.subtract(S[:T, :H], R, R)  # o - h_t ⊙ tanh(c_t) = o (1 - tanh²(c_t))
+    for g_t, tc_t, d, d_o, r_t, d_i, d_f, g, c, d_g, i, f, q in ws.bwd_views:
+        add(dh, g_t, dh)
+        multiply(dh, tc_t, d_o)  # dL/do
+        multiply(dh, r_t, x)
+        add(dc, x, dc)  # dL/dc_t
+        multiply(dc, g, d_i)  # dL/di
+        multiply(dc, c, d_f)  # dL/df
+        multiply(dc, i, d_g)  # dL/dg
+        multiply(dc, f, dc)  # dL/dc_{t-1}
+        multiply(d, q, d)  # dL/dz_t
+        matmul(W_hh_T, d, dh)  # dL/dh_{t-1}
+    np.copyto(ws.Dk, D.transpose(1, 0, 2))
+
+
+def _gradients(ws: _Workspace, W_ih: np.ndarray, need_dX: bool) -> tuple:
+    """Fresh arrays (dX or None, dW_ih, db, dW_hh, dh0, dc0) from dL/dz_t in ws.Dk
+    (4H, T, n) and dL/dh_0, dL/dc_0 in ws.dh, ws.dc."""
+    Dk, hxT, hx = ws.Dk, ws.hxT, ws.hx
+    H4, T, n = Dk.shape
+    H, I = H4 // 4, hxT.shape[2] - H4 // 4
+    # Σ_t dz_t hx_tᵀ = [dL/dW_hh  dL/dW_ih  dL/db], rows back in PyTorch's order
+    # NOTE: as (4H, T·n) @ (T·n, H + I), both contiguous, the bias a gemv apart: this
+    # product is 20% faster than tensordot's K = H + I + 1, transposed one (5% with the
+    # copy of hx).
+    np.copyto(hxT, hx[:T, :H + I].transpose(0, 2, 1))
+    Dk2 = Dk.reshape(H4, T * n)
+    dW = np.empty((H4, H + I + 1), Dk.dtype)
+    np.matmul(Dk2, hxT.reshape(T * n, H + I), dW[:, :H + I])
+    np.matmul(Dk2, ws.ones, dW[:, H + I])
+    dW = np.roll(dW, -H, axis=0)
+    dX = None
+    if need_dX:  # W_ihᵀ dz_t for every t as one product, then batch first: (n, T, I)
+        Wt = np.roll(W_ih, H, axis=0).T  # (I, 4H)
+        dX = np.ascontiguousarray((Wt @ Dk2).reshape(I, T, n).transpose(2, 1, 0))
+    return (dX, np.ascontiguousarray(dW[:, H:H + I]), np.ascontiguousarray(dW[:, H + I]),
+            np.ascontiguousarray(dW[:, :H]), ws.dh.T.copy(), ws.dc.T.copy())

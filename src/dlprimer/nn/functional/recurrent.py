@@ -218,7 +218,8 @@ def lstm_scan(X, W_ih, b_ih, b_hh, W_hh, h0, c0) -> Tensor:
     dtype = np.result_type(X.data, W_hh.data)
     dtype = dtype if np.issubdtype(dtype, np.inexact) else np.float64
     # NOTE: fused for speed; the numpy kernel, its layout and its reused workspaces are in
-    # lstm_kernel.py (one product and seven element-wise calls a forward step).
+    # lstm_kernel.py (one product and seven element-wise calls a forward step), and float32
+    # scans run its loops compiled where numba is installed (lstm_compiled.py).
     Y, kernel_backward = lstm_forward(X.data, W_ih.data, b_ih.data, b_hh.data, W_hh.data,
                                       h0.data, c0.data, dtype, X.requires_grad)
 
