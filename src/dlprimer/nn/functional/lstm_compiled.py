@@ -61,7 +61,7 @@ def tanh32(x):
 
 _FORWARD = "void(f4[:, ::1], f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], f4[:, ::1])"
 _BACKWARD = ("void(f4[:, ::1], f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], f4[:, :, ::1], "
-             "f4[:, ::1], f4[:, ::1], f4[:, ::1])")
+             "f4[:, ::1], f4[:, ::1], f4[:, ::1], f4[:, :, ::1])")
 
 
 @njit(_FORWARD, **_JIT)
@@ -88,11 +88,13 @@ def forward_loop(W, hx, S, tc, z):
 
 
 @njit(_BACKWARD, **_JIT)
-def backward_loop(W_hh_T, S, tc, G, Dk, d, dh, dc):
-    """Backpropagation through time, t = T..1, in place: from dh = dL/dh_T through step
-    T + 1 (zero) and dc = dL/dc_T, with G[t] = dL/dh_t from the outputs. Writes dL/dz_t into
-    Dk[:, t] (4H, T, n) and leaves dL/dh_0, dL/dc_0 in dh, dc. W_hh_T (H, 4H) is W_hhᵀ in
-    the gate order (o, i, f, g); d (4H, n) is scratch."""
+def backward_loop(W_T, S, tc, G, Dk, d, dhx, dc, dXs):
+    """Backpropagation through time, t = T..1, in place: from dhx[:H] = dL/dh_T through
+    step T + 1 (zero) and dc = dL/dc_T, with G[t] = dL/dh_t from the outputs. Writes dL/dz_t
+    into Dk[:, t] (4H, T, n) and leaves dL/dh_0, dL/dc_0 in dhx[:H], dc. W_T is W_hhᵀ
+    (H, 4H) or [W_hhᵀ; W_ihᵀ] (H + I, 4H), in the gate order (o, i, f, g); with the second,
+    each step's product also gives dL/dx_t = W_ihᵀ dz_t, kept in dXs[t] (T, I, n). d (4H, n)
+    is scratch."""
     T, H, n = tc.shape
     for t in range(T - 1, -1, -1):
         St, tct, Gt = S[t], tc[t], G[t]
@@ -100,7 +102,7 @@ def backward_loop(W_hh_T, S, tc, G, Dk, d, dh, dc):
             for k in range(n):
                 o, i, f, g = St[j, k], St[H + j, k], St[2 * H + j, k], St[3 * H + j, k]
                 c_prev, tanh_c = St[4 * H + j, k], tct[j, k]
-                d_h = dh[j, k] + Gt[j, k]  # dL/dh_t: through step t + 1 and the output
+                d_h = dhx[j, k] + Gt[j, k]  # dL/dh_t: through step t + 1 and the output
                 d_c = dc[j, k] + d_h * o * (_ONE - tanh_c * tanh_c)  # dL/dc_t
                 d_o = d_h * tanh_c * o * (_ONE - o)  # dL/dz_o = dL/do σ'(z_o)
                 d_i = d_c * g * i * (_ONE - i)
@@ -110,4 +112,6 @@ def backward_loop(W_hh_T, S, tc, G, Dk, d, dh, dc):
                 Dk[j, t, k], Dk[H + j, t, k] = d_o, d_i
                 Dk[2 * H + j, t, k], Dk[3 * H + j, t, k] = d_f, d_g
                 dc[j, k] = d_c * f  # dL/dc_{t-1}
-        np.dot(W_hh_T, d, dh)  # dL/dh_{t-1} through step t
+        np.dot(W_T, d, dhx)  # [dL/dh_{t-1}; dL/dx_t]
+        if dhx.shape[0] > H:
+            dXs[t] = dhx[H:]

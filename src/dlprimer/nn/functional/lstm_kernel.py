@@ -48,9 +48,12 @@ class _Workspace:
         self.Dk = np.empty((4 * H, T, n), dtype)  # D as (4H, T·n) for the weight product
         self.hxT = np.empty((T, n, H + I), dtype)  # [h_{t-1}; x_t] as rows, (T·n, H + I)
         self.ones = np.ones(T * n, dtype)
-        self.dh, self.dc, self.x = (np.empty((H, n), dtype) for _ in range(3))
+        self.dhx = np.empty((H + I, n), dtype)  # [dL/dh_{t-1}; dL/dx_t] (compiled loops)
+        self.dh = self.dhx[:H]  # dL/dh_{t-1}: contiguous rows of dhx
+        self.dc, self.x = (np.empty((H, n), dtype) for _ in range(2))
         self.z = np.empty((4 * H, n), dtype)  # the compiled loops' scratch for z_t, dz_t
-        self.nbytes = sum(a.nbytes for a in vars(self).values())
+        self.dXs = np.empty((T, I, n), dtype)  # dL/dx_t, step-major (compiled loops)
+        self.nbytes = sum(a.nbytes for a in vars(self).values() if a.base is None)
         S, hx, tc = self.S, self.hx, self.tanh_c
         self.fwd_views = [
             (hx[t], S[t, :4 * H], S[t, :3 * H], S[t, H:3 * H], S[t, 3 * H:5 * H],
@@ -171,15 +174,17 @@ def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool,
     def backward(gY):  # backpropagation through time, t = T, ..., 1
         G, dh, dc = ws.G, ws.dh, ws.dc
         np.copyto(G, gY[:, :T].transpose(1, 2, 0))  # dL/dh_t from the outputs
-        W_hh_T = np.ascontiguousarray(W[:, :H].T)  # (H, 4H), σ columns W_hh/2
-        W_hh_T[:, :3 * H] *= 2  # undo the halving
+        W_T = np.ascontiguousarray(W[:, :H + I].T)  # [W_hhᵀ; W_ihᵀ] (H + I, 4H), σ columns /2
+        W_T[:, :3 * H] *= 2  # undo the halving
         dh[...] = 0  # dL/dh_t through step t + 1
         np.copyto(dc, gY[:, T].T)  # dL/dc_T from the output c_T
         if fast is None:
-            _numpy_backward(ws, W_hh_T, H)
-        else:  # dL/dz_t straight into Dk
-            fast.backward_loop(W_hh_T, S, tc, G, ws.Dk, ws.z, dh, dc)
-        return _gradients(ws, W_ih, need_dX)
+            _numpy_backward(ws, W_T[:H], H)
+            return _gradients(ws, W_ih, need_dX)
+        # dL/dz_t straight into Dk; with dX, [dL/dh_{t-1}; dL/dx_t] as one product a step
+        rows = H + I if need_dX else H
+        fast.backward_loop(W_T[:rows], S, tc, G, ws.Dk, ws.z, ws.dhx[:rows], dc, ws.dXs)
+        return _gradients(ws, W_ih, need_dX, steps_dX=ws.dXs)
 
     weakref.finalize(backward, _give_back, key, ws)  # ws returns to the pool with the graph
     return Y, backward
@@ -242,9 +247,10 @@ def _numpy_backward(ws: _Workspace, W_hh_T: np.ndarray, H: int) -> None:
     np.copyto(ws.Dk, D.transpose(1, 0, 2))
 
 
-def _gradients(ws: _Workspace, W_ih: np.ndarray, need_dX: bool) -> tuple:
+def _gradients(ws: _Workspace, W_ih: np.ndarray, need_dX: bool, steps_dX=None) -> tuple:
     """Fresh arrays (dX or None, dW_ih, db, dW_hh, dh0, dc0) from dL/dz_t in ws.Dk
-    (4H, T, n) and dL/dh_0, dL/dc_0 in ws.dh, ws.dc."""
+    (4H, T, n) and dL/dh_0, dL/dc_0 in ws.dh, ws.dc; dX from ``steps_dX`` (T, I, n) where
+    the loops made it, else as one product here."""
     Dk, hxT, hx = ws.Dk, ws.hxT, ws.hx
     H4, T, n = Dk.shape
     H, I = H4 // 4, hxT.shape[2] - H4 // 4
@@ -259,7 +265,9 @@ def _gradients(ws: _Workspace, W_ih: np.ndarray, need_dX: bool) -> tuple:
     np.matmul(Dk2, ws.ones, dW[:, H + I])
     dW = np.roll(dW, -H, axis=0)
     dX = None
-    if need_dX:  # W_ihᵀ dz_t for every t as one product, then batch first: (n, T, I)
+    if need_dX and steps_dX is not None:
+        dX = np.ascontiguousarray(steps_dX.transpose(2, 0, 1))  # (n, T, I)
+    elif need_dX:  # W_ihᵀ dz_t for every t as one product, then batch first: (n, T, I)
         Wt = np.roll(W_ih, H, axis=0).T  # (I, 4H)
         dX = np.ascontiguousarray((Wt @ Dk2).reshape(I, T, n).transpose(2, 1, 0))
     return (dX, np.ascontiguousarray(dW[:, H:H + I]), np.ascontiguousarray(dW[:, H + I]),
