@@ -28,14 +28,15 @@ def report_environment(threads: int) -> None:
 def load_every_blas() -> str:
     """Load every BLAS a run will call before its threads are limited: threadpoolctl limits
     only libraries already loaded, and the compiled LSTM loops (numba, if installed) call
-    scipy's OpenBLAS, a second library beside numpy's. Returns which LSTM loops run."""
+    scipy's OpenBLAS, a second library beside numpy's. Returns which kernels run compiled."""
     import scipy.linalg.cython_blas  # noqa: F401
 
-    from dlprimer.nn.functional.lstm_kernel import compiled_loops
+    from dlprimer.nn.functional.accelerator import KERNELS, compiled
 
-    if compiled_loops() is None:
-        return "numpy loops (numba not installed, or DLPRIMER_COMPILED=0)"
-    return "compiled loops (numba)"
+    loaded = [name for name in KERNELS if compiled(name) is not None]
+    if not loaded:
+        return "numpy only (numba not installed, or DLPRIMER_COMPILED=0)"
+    return f"compiled kernels (numba): {', '.join(loaded)}"
 
 
 def interleaved(runs: dict[str, Callable[[], None]], repeats: int,

@@ -295,7 +295,7 @@ def main():
 
     loops = load_every_blas()  # before threadpool_limits, which limits loaded BLAS only
     print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
-          f"dlprimer's LSTM: {loops}")
+          f"dlprimer: {loops}")
     for name, value in _OPENBLAS_VARS.items():
         seen = "unset" if value is None else f"was {value!r}, unset for this process"
         print(f"  {name}: {seen}")

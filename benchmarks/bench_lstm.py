@@ -48,7 +48,7 @@ def main() -> None:
     for name, value in _OPENBLAS_VARS.items():
         print(f"{name}: {'unset' if value is None else f'was {value!r}, unset here'}")
     report_environment(args.threads)
-    print(f"dlprimer's LSTM: {loops}")
+    print(f"dlprimer: {loops}")
     X = np.random.default_rng(0).standard_normal((N, T, I)).astype(np.float32)
     ours_layer = dp.nn.LSTM(I, H, seed=0)
     theirs_layer = torch.nn.LSTM(I, H, batch_first=True)

@@ -9,12 +9,12 @@ import torch
 
 import dlprimer as dp
 from dlprimer import nn
-from dlprimer.nn.functional import lstm_kernel
-from dlprimer.nn.functional.lstm_kernel import compiled_loops, lstm_forward
+from dlprimer.nn.functional import accelerator
+from dlprimer.nn.functional.lstm_kernel import lstm_forward
 
 # numba is in the dev extra, so the suite always checks the compiled loops (a skip here
 # would hide that they were never run).
-fast = compiled_loops()
+fast = accelerator.compiled("lstm_compiled")
 
 
 def test_numba_is_installed_and_the_loops_compile():
@@ -133,11 +133,28 @@ def test_the_switches(monkeypatch):
     arrays, _ = _operands(2, 3, 2, 2, seed=1, dtype=np.float64)
     with pytest.raises(ValueError, match="float32 arrays, got float64"):
         lstm_forward(*arrays, np.float64, False, compiled=True)
+    monkeypatch.setattr(accelerator, "_LOADED", {})
     monkeypatch.setenv("DLPRIMER_COMPILED", "0")
-    assert lstm_kernel._import_compiled() is None
-    monkeypatch.setattr(lstm_kernel, "_COMPILED", [None])  # as if numba were missing
+    assert accelerator.compiled("lstm_compiled") is None  # and remembered
+    monkeypatch.delenv("DLPRIMER_COMPILED")
+    assert accelerator.compiled("lstm_compiled") is None
     with pytest.raises(ValueError, match=r"needs numba \(pip install 'dlprimer\[fast\]'\)"):
         lstm_forward(*[a.astype(np.float32) for a in arrays], np.float32, False,
                      compiled=True)
     Y, backward = lstm_forward(*[a.astype(np.float32) for a in arrays], np.float32, False)
     assert Y.shape == (2, 4, 2)  # the numpy loops, silently
+    with pytest.raises(ValueError, match="no compiled kernel 'gemm'"):
+        accelerator.compiled("gemm")
+
+
+def test_a_compiler_failure_warns_once_and_falls_back(monkeypatch):
+    def broken(name):
+        raise RuntimeError("LLVM ERROR: no target for this CPU")
+
+    monkeypatch.setattr(accelerator, "_LOADED", {})
+    monkeypatch.setattr(accelerator, "_import", broken)
+    with pytest.warns(RuntimeWarning, match="could not be built .*LLVM ERROR.*using numpy"):
+        assert accelerator.compiled("lstm_compiled") is None
+    assert accelerator.compiled("lstm_compiled") is None  # no second warning (errors here)
+    out, _ = nn.LSTM(2, 3)(np.ones((1, 4, 2), np.float32))
+    assert out.shape == (1, 4, 3)

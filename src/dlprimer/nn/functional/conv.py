@@ -16,6 +16,7 @@ import os
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+import dlprimer.nn.functional.accelerator as accelerator
 from dlprimer.engine.tensor import Tensor, as_tensor
 from dlprimer.nn.functional.activations import activation_function
 
@@ -350,6 +351,10 @@ def max_pool2d(x, k, stride=None) -> Tensor:
     x = as_tensor(x)
     kh, kw, sh, sw, H_out, W_out = _pool_geometry(x, k, stride, "max_pool2d")
     a = x.data
+    if (kh, kw, sh, sw) == (2, 2, 2, 2) and a.dtype.kind == "f":
+        fast = accelerator.compiled("pool_compiled")
+        if fast is not None:  # the same values and gradients, one pass each
+            return _max_pool_2x2_compiled(fast, x, H_out, W_out)
     offsets = _window_offsets(kh, kw, sh, sw, H_out, W_out)
     # Loop over the k·k window offsets only; each step is one array operation.
     out = a[offsets[0][1]].copy()  # (n, C, H_out, W_out)
@@ -379,6 +384,23 @@ def max_pool2d(x, k, stride=None) -> Tensor:
                 np.multiply(g, hit, out=gx[at])
             else:
                 gx[at] += g * hit
+        return (gx,)
+
+    return Tensor.from_op(out, (x,), backward, "max_pool2d")
+
+
+def _max_pool_2x2_compiled(fast, x: Tensor, H_out: int, W_out: int) -> Tensor:
+    """max_pool2d(x, 2) by the compiled kernels (pool_compiled.py), which keep the offset
+    of each window's first maximum for the backward."""
+    a = np.ascontiguousarray(x.data)
+    out = np.empty(a.shape[:2] + (H_out, W_out), a.dtype)
+    where = np.empty(out.shape, np.uint8)  # 2·di + dj of each window's maximum
+    fast.max_pool_2x2_forward(a, out, where)
+    tiled = a.shape[2:] == (2 * H_out, 2 * W_out)  # every entry is in a window
+
+    def backward(g):
+        gx = np.empty_like(a) if tiled else np.zeros_like(a)
+        fast.max_pool_2x2_backward(np.ascontiguousarray(g, dtype=a.dtype), where, gx)
         return (gx,)
 
     return Tensor.from_op(out, (x,), backward, "max_pool2d")

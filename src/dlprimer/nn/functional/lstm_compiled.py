@@ -12,7 +12,8 @@ weight gradient's product reads. Same layout, gate order (o, i, f, g) and halved
 as the numpy loops: σ(z) = (1 + tanh(z/2)) / 2.
 
 Importing this module imports numba and compiles both loops for their one signature (or
-loads them from numba's cache): about a second the first time in a process.
+loads them from numba's cache); ``accelerator.compiled("lstm_compiled")`` imports it on
+first use.
 """
 
 from __future__ import annotations

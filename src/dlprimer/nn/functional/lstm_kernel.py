@@ -11,20 +11,20 @@ faults, no views made inside the loops); nothing in one ever reaches the caller.
 Where numba is installed (``pip install dlprimer[fast]``), float32 scans run the two step
 loops compiled (lstm_compiled.py: one product and one fused pass a step) on the same
 workspace; ``DLPRIMER_COMPILED=0`` in the environment keeps the numpy loops, which stay the
-reference (and serve float64).
+reference (and serve float64). The switch and the loader: accelerator.py.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import warnings
 import weakref
 from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["lstm_forward", "compiled_loops"]
+import dlprimer.nn.functional.accelerator as accelerator
+
+__all__ = ["lstm_forward"]
 
 
 class _Workspace:
@@ -93,36 +93,6 @@ def _give_back(key: tuple, ws: _Workspace) -> None:
             free.append(ws)
         while len(_POOL) > _MAX_SHAPES:
             _POOL.popitem(last=False)
-
-
-_COMPILED: list = []  # [lstm_compiled or None], filled on the first float32 scan
-_COMPILED_LOCK = threading.Lock()
-
-
-def compiled_loops():
-    """The compiled loops (the module ``lstm_compiled``), or None where numba is not
-    installed or the environment sets ``DLPRIMER_COMPILED=0``. Imported on first use: numba
-    takes about a second to import and to load or compile the loops."""
-    with _COMPILED_LOCK:
-        if not _COMPILED:
-            _COMPILED.append(_import_compiled())
-        return _COMPILED[0]
-
-
-def _import_compiled():
-    if os.environ.get("DLPRIMER_COMPILED", "1").strip() == "0":
-        return None
-    try:
-        import dlprimer.nn.functional.lstm_compiled as lstm_compiled
-    except ImportError:  # numba is an optional extra
-        return None
-    except Exception as error:  # noqa: BLE001 - numba present but its compiler failed here
-        warnings.warn(f"dlprimer: numba is installed but the compiled LSTM loops could not "
-                      f"be built ({type(error).__name__}: {error}); using the numpy loops. "
-                      "Set DLPRIMER_COMPILED=0 to skip the attempt.", RuntimeWarning,
-                      stacklevel=3)
-        return None
-    return lstm_compiled
 
 
 def lstm_forward(X, W_ih, b_ih, b_hh, W_hh, h0, c0, dtype, need_dX: bool,
@@ -194,7 +164,7 @@ def _choose(compiled: bool | None, dtype: np.dtype):
     """The compiled loops to run, or None for the numpy ones."""
     if compiled is False:
         return None
-    fast = compiled_loops() if dtype == np.float32 else None
+    fast = accelerator.compiled("lstm_compiled") if dtype == np.float32 else None
     if compiled and fast is None:
         raise ValueError("lstm_forward(compiled=True) needs numba (pip install "
                          "'dlprimer[fast]') and float32 arrays, got "
