@@ -69,3 +69,15 @@ def test_non_finite_inputs_stay_where_they_belong(monkeypatch):
         finite = np.isfinite(want)
         np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12)
     assert np.isfinite(ours[0][1, :, 4:, :4]).all()  # far from both: untouched by them
+
+
+def test_read_only_images_and_gradients(monkeypatch):
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    x.setflags(write=False)  # e.g. a memory-mapped data set
+    W = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    ours = _conv(True, monkeypatch, x, W, np.zeros(4, np.float32), padding=1)
+    ref = _conv(False, monkeypatch, x, W, np.zeros(4, np.float32), padding=1)
+    for got, want in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+    z = F.conv2d(dp.Tensor(x, requires_grad=True), W)
+    z.sum().backward()  # a broadcast (read-only) incoming gradient

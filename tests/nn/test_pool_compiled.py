@@ -64,3 +64,15 @@ def test_non_contiguous_input_and_the_layer(monkeypatch):
     dp.nn.MaxPool2d(2)(x)
     dp.nn.MaxPool2d(3)(x)  # any other window runs the numpy code
     assert calls == [1]
+
+
+def test_read_only_input_and_a_broadcast_gradient(monkeypatch):
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    x.setflags(write=False)
+    monkeypatch.setitem(accelerator._LOADED, "pool_compiled", fast)
+    a = dp.Tensor(x, requires_grad=True)
+    F.max_pool2d(a, 2).sum().backward()  # the sum's gradient is a read-only broadcast
+    assert a.grad.sum() == 2 * 3 * 2 * 2  # one 1 a window
+    one = dp.Tensor(x[:1, :1, :2, :2], requires_grad=True)
+    F.max_pool2d(one, 2).sum().backward()  # a (1, 1, 1, 1) broadcast looks contiguous
+    assert one.grad.sum() == 1

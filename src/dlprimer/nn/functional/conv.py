@@ -243,7 +243,8 @@ class _ConvGrid:
         self.K = self.C * self.kh * self.kw  # length of one vectorized patch
         # Compiled (numba installed): the valid windows, gathered and scattered directly
         # (conv_compiled.py), so the products do no wasted columns.
-        self.fast = accelerator.compiled("conv_compiled") if self.dtype.kind == "f" else None
+        self.fast = (accelerator.compiled("conv_compiled")
+                     if self.dtype in (np.float32, np.float64) else None)
         if self.fast is not None:
             self.x = np.ascontiguousarray(x, dtype=self.dtype)
         # NOTE: the extra windows cost output-sized work (∝ C_out), the contiguous copies
@@ -366,7 +367,7 @@ def max_pool2d(x, k, stride=None) -> Tensor:
     x = as_tensor(x)
     kh, kw, sh, sw, H_out, W_out = _pool_geometry(x, k, stride, "max_pool2d")
     a = x.data
-    if (kh, kw, sh, sw) == (2, 2, 2, 2) and a.dtype.kind == "f":
+    if (kh, kw, sh, sw) == (2, 2, 2, 2) and a.dtype in (np.float32, np.float64):
         fast = accelerator.compiled("pool_compiled")
         if fast is not None:  # the same values and gradients, one pass each
             return _max_pool_2x2_compiled(fast, x, H_out, W_out)

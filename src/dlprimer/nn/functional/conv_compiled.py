@@ -17,11 +17,20 @@ one vectorized patch a column of its (K, m·H_out·W_out) reshape, K ordered (kh
 
 from __future__ import annotations
 
-from numba import njit, uint64
+from numba import njit, types, uint64
 
 __all__ = ["im2col", "col2im"]
 
 _JIT = {"error_model": "numpy", "cache": True, "nogil": True}
+# float32 and float64, compiled when this module is imported (so a compiler failure is
+# caught there, by accelerator.py, and not in the middle of a training step); the array
+# only read is typed read-only, which also takes writable ones (user data can be read-only)
+_IM2COL, _COL2IM = [], []
+for _real in (types.float32, types.float64):
+    _image, _patches = types.Array(_real, 4, "C"), types.Array(_real, 6, "C")
+    _ints = (types.int64,) * 4
+    _IM2COL.append(types.void(_image.copy(readonly=True), *_ints, _patches))
+    _COL2IM.append(types.void(_patches.copy(readonly=True), *_ints, _image))
 # NOTE: the inner loops index flat arrays with unsigned integers: numba wraps negative
 # signed indices around (a check per access), which kept these copies from vectorizing
 # (5x slower)
@@ -39,7 +48,7 @@ def _inside(j, sw, pw, W, W_out):
     return lo, hi
 
 
-@njit(**_JIT)
+@njit(_IM2COL, **_JIT)
 def im2col(x, sh, sw, ph, pw, X_col):
     """X_col[i, j, c, s, r, q] = x[s, c, r·sh + i - ph, q·sw + j - pw], 0 outside the
     image (the zero padding)."""
@@ -72,7 +81,7 @@ def im2col(x, sh, sw, ph, pw, X_col):
                         out += W_out
 
 
-@njit(**_JIT)
+@njit(_COL2IM, **_JIT)
 def col2im(g_col, sh, sw, ph, pw, gx):
     """The adjoint of im2col: gx (m, C, H, W) = Σ over the windows covering each pixel of
     their patch gradients g_col (kh, kw, C, m, H_out, W_out), added in the order of the

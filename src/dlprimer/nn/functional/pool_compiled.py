@@ -14,11 +14,30 @@ loop bound the forward was 20x slower.
 
 from __future__ import annotations
 
-from numba import njit
+from numba import njit, types
 
 __all__ = ["max_pool_2x2_forward", "max_pool_2x2_backward"]
 
 _JIT = {"error_model": "numpy", "cache": True, "nogil": True}
+# float32 and float64, compiled when this module is imported (so a compiler failure is
+# caught there, by accelerator.py, and not in the middle of a training step); the arrays
+# only read are typed read-only, which also takes writable ones (a gradient can be a
+# read-only broadcast)
+
+
+def _signatures(read: tuple, written: tuple) -> list:
+    """void(read..., written...) for float32 and for float64: each entry is (dtype or None
+    for the float, ndim)."""
+    out = []
+    for real in (types.float32, types.float64):
+        arrays = [types.Array(dtype or real, ndim, "C", readonly=True) for dtype, ndim in read]
+        arrays += [types.Array(dtype or real, ndim, "C") for dtype, ndim in written]
+        out.append(types.void(*arrays))
+    return out
+
+
+_FORWARD = _signatures(read=((None, 4),), written=((None, 4), (types.uint8, 4)))
+_BACKWARD = _signatures(read=((None, 4), (types.uint8, 4)), written=((None, 4),))
 
 
 @njit(inline="always", **_JIT)
@@ -29,7 +48,7 @@ def _takes(v, best):
     return (v > best) | ((v != v) & (best == best))
 
 
-@njit(**_JIT)
+@njit(_FORWARD, **_JIT)
 def max_pool_2x2_forward(x, out, where):
     """out[s, c, i, j] = max of x[s, c, 2i:2i+2, 2j:2j+2] for x (n, C, H, W), and
     where[s, c, i, j] the offset 2·di + dj of its first maximum in row-major order."""
@@ -50,7 +69,7 @@ def max_pool_2x2_forward(x, out, where):
                     out[s, c, i, j], where[s, c, i, j] = best, at
 
 
-@njit(**_JIT)
+@njit(_BACKWARD, **_JIT)
 def max_pool_2x2_backward(g, where, gx):
     """gx (n, C, H, W) gets each window's gradient g[s, c, i, j] at the offset
     where[s, c, i, j] of its maximum and g - g (0, or NaN where g is NaN or infinite, as
