@@ -27,7 +27,7 @@ _f32 = np.float32
 _ONE, _HALF, _TWO = _f32(1.0), _f32(0.5), _f32(2.0)
 _CLAMP = _f32(9.0)  # tanh(x) rounds to ±1 in float32 beyond |x| ≈ 9.01
 _TWO_OVER_LN2 = _f32(2.0 / np.log(2.0))
-# ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with its low 12 bits zero: k·_LN2_HI is exact for k < 2^12
+# ln 2 = _LN2_HI + _LN2_LO, the low 9 bits of _LN2_HI zero: k·_LN2_HI is exact for k < 2^9
 _LN2_HI, _LN2_LO = _f32(0.693145751953125), _f32(1.428606820309417e-06)
 # 1/m!, the Taylor coefficients of expm1 (|r| ≤ ln2/2: the r^8 term is below float32's ε)
 _C2, _C3, _C4, _C5, _C6, _C7 = (_f32(1.0 / m) for m in (2, 6, 24, 120, 720, 5040))
