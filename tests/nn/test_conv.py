@@ -11,7 +11,6 @@ from sklearn.model_selection import train_test_split
 import dlprimer as dp
 from dlprimer import nn
 from dlprimer.nn import functional as F
-from dlprimer.nn.functional import accelerator
 from dlprimer.nn.functional import conv as conv_ops
 
 torch.set_num_threads(2)
@@ -131,18 +130,13 @@ def test_conv2d_layer_activation():
         nn.Conv2d(3, 4, 3, activation="softplus")
 
 
-@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_conv2d_chunks_grow_with_blas_threads_and_match_torch(monkeypatch, threads, compiled):
+def test_conv2d_chunks_grow_with_blas_threads_and_match_torch(monkeypatch, threads):
     # With several BLAS threads the chunks are THREAD_SCALE times larger; either way the
-    # result is torch's. The numpy code shifts the grid (6x6 windows), the compiled
-    # kernels use the 4x4 valid ones.
-    if not compiled:
-        monkeypatch.setitem(accelerator._LOADED, "conv_compiled", None)
+    # result is torch's.
     monkeypatch.setattr(conv_ops, "_threads", lambda: threads)
     x, Wt = rng.standard_normal((9, 3, 6, 6)), rng.standard_normal((2, 3, 3, 3))
-    grid_size = 4 * 4 if compiled else 6 * 6
-    per_sample = (27 + 2) * grid_size * 8  # (K + C_out) · Hg · Wg · 8 bytes
+    per_sample = (27 + 2) * 6 * 6 * 8  # (K + C_out) · Hg · Wg · 8 bytes, shifted grid
     monkeypatch.setattr(conv_ops._ConvGrid, "CHUNK_BYTES", 2 * per_sample)
     grid = conv_ops._ConvGrid(x, Wt, (1, 1), (0, 0), (4, 4))
     assert grid.chunks[0] == (0, 2 * conv_ops._ConvGrid.THREAD_SCALE ** (threads > 1))

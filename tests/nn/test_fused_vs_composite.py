@@ -8,7 +8,6 @@ import pytest
 import dlprimer as dp
 from dlprimer import nn
 from dlprimer.nn import functional as F
-from dlprimer.nn.functional import accelerator
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -149,16 +148,12 @@ def test_layer_norm_composite_gradcheck():
 # ------------------------------------------------------------------------ convolution
 @pytest.mark.parametrize("n, C, H, W, C_out, kernel, stride, padding, bias", [
     (1, 1, 5, 5, 1, (3, 3), 1, 0, False),
-    (2, 3, 6, 7, 4, (3, 3), 1, 1, True),  # the shifted grid of the numpy code
+    (2, 3, 6, 7, 4, (3, 3), 1, 1, True),  # the shifted-grid path of the fused op
     (2, 2, 7, 6, 5, (3, 2), 2, 1, True),  # stride 2, padding 1, non-square kernel
     (2, 3, 8, 8, 2, (2, 2), (2, 1), (0, 2), True),  # a pair of strides and of paddings
     (3, 1, 5, 5, 6, (2, 2), 1, 2, False),  # K < C_out: the valid-windows grid
 ])
-@pytest.mark.parametrize("compiled", [True, False])  # im2col/col2im by numba, or numpy
-def test_conv2d_matches_its_composite(n, C, H, W, C_out, kernel, stride, padding, bias,
-                                      compiled, monkeypatch):
-    if not compiled:
-        monkeypatch.setitem(accelerator._LOADED, "conv_compiled", None)
+def test_conv2d_matches_its_composite(n, C, H, W, C_out, kernel, stride, padding, bias):
     shapes = [(n, C, H, W), (C_out, C) + kernel] + ([(C_out,)] if bias else [])
     inputs = leaves(*shapes, seed=n * H)
     assert_agree(lambda *a: F.conv2d(*a, stride=stride, padding=padding),

@@ -1,9 +1,10 @@
 """The optional compiled kernels (``pip install dlprimer[fast]``, which installs numba): one
 switch and one loader for all of them.
 
-Three ops have compiled kernels beside their numpy code: the LSTM scan's step loops
-(``lstm_compiled``, float32), 2×2 max pooling (``pool_compiled``) and conv2d's im2col and
-col2im (``conv_compiled``). The numpy code stays the
+Two ops have compiled kernels beside their numpy code: the LSTM scan's step loops
+(``lstm_compiled``, float32) and 2×2 max pooling (``pool_compiled``). A kernel is kept
+only where it makes its op more than 1.3x faster than the numpy code (the speed issue's
+rule; measured in benchmarks/README.md). The numpy code stays the
 reference; tests check that each compiled kernel agrees with it. A kernel module is
 imported on first use (numba takes about half a second to import, and compiles a kernel
 once per machine into its cache). ``DLPRIMER_COMPILED=0`` in the environment keeps
@@ -19,7 +20,7 @@ import warnings
 __all__ = ["compiled", "KERNELS"]
 
 #: The compiled kernel modules, in dlprimer.nn.functional.
-KERNELS = ("lstm_compiled", "pool_compiled", "conv_compiled")
+KERNELS = ("lstm_compiled", "pool_compiled")
 
 _LOADED: dict[str, object] = {}  # name -> module, or None where it cannot be used
 _LOCK = threading.Lock()
@@ -56,8 +57,6 @@ def _import(name: str):
     # Plain imports (not importlib), so that the architecture test sees them.
     if name == "lstm_compiled":
         import dlprimer.nn.functional.lstm_compiled as module
-    elif name == "pool_compiled":
-        import dlprimer.nn.functional.pool_compiled as module
     else:
-        import dlprimer.nn.functional.conv_compiled as module
+        import dlprimer.nn.functional.pool_compiled as module
     return module

@@ -224,9 +224,6 @@ class _ConvGrid:
     and get a zero gradient (backward), so they add nothing. With other strides, with
     fewer patch entries K than output channels, or with non-finite x or W (where 0·inf
     would leak NaN out of those windows), the grid is the valid H_out×W_out positions.
-
-    Where numba is installed, the grid is always the valid positions, and im2col and
-    col2im run compiled (conv_compiled.py), reading and writing the images directly.
     """
 
     CHUNK_BYTES = 1 << 20  # X_col and Z of one chunk; about half of a core's L2 cache
@@ -241,15 +238,9 @@ class _ConvGrid:
         ph, pw = padding
         self.Hp, self.Wp = self.H + 2 * ph, self.W + 2 * pw
         self.K = self.C * self.kh * self.kw  # length of one vectorized patch
-        # Compiled (numba installed): the valid windows, gathered and scattered directly
-        # (conv_compiled.py), so the products do no wasted columns.
-        self.fast = (accelerator.compiled("conv_compiled")
-                     if self.dtype in (np.float32, np.float64) else None)
-        if self.fast is not None:
-            self.x = np.ascontiguousarray(x, dtype=self.dtype)
         # NOTE: the extra windows cost output-sized work (∝ C_out), the contiguous copies
         # save input-sized work (∝ K): measured, the shift pays when K ≥ C_out.
-        self.shifted = (self.fast is None and stride == (1, 1) and self.K >= C_out
+        self.shifted = (stride == (1, 1) and self.K >= C_out
                         and bool(np.isfinite(x.sum()) and np.isfinite(W.sum())))
         self.Hg, self.Wg = (self.Hp, self.Wp) if self.shifted else out_size
         per_sample = (self.K + C_out) * self.Hg * self.Wg * self.dtype.itemsize  # X_col, Z
@@ -282,12 +273,9 @@ class _ConvGrid:
         """X_col of samples s0..s1, shape (K, m·Hg·Wg), K ordered (kh, kw, C)."""
         m = s1 - s0
         ph, pw = self.padding
-        X_col = np.empty((self.kh, self.kw, self.C, m, self.Hg, self.Wg), dtype=self.dtype)
-        if self.fast is not None:  # straight from the images, padding included
-            self.fast.im2col(self.x[s0:s1], *self.stride, ph, pw, X_col)
-            return X_col.reshape(self.K, -1)
         flat, image = self._padded(m)
         image[:, :, ph:ph + self.H, pw:pw + self.W] = self.x[s0:s1].transpose(1, 0, 2, 3)
+        X_col = np.empty((self.kh, self.kw, self.C, m, self.Hg, self.Wg), dtype=self.dtype)
         if self.shifted:  # all kh·kw shifted copies of the flat buffer in one call
             size, step = image.size, flat.itemsize
             windows = as_strided(flat, (self.kh, self.kw, size), (self.Wp * step, step, step),
@@ -323,9 +311,6 @@ class _ConvGrid:
         m = gx.shape[0]
         ph, pw = self.padding
         g_col = g_col.reshape(self.kh, self.kw, self.C, m, self.Hg, self.Wg)
-        if self.fast is not None:  # straight into the images, the padding's share dropped
-            self.fast.col2im(g_col, *self.stride, ph, pw, gx)
-            return
         flat, image = self._padded(m)
         for i in range(self.kh):
             for j in range(self.kw):
