@@ -221,6 +221,10 @@ class Playground:
             return self.read_state()
 
     def read_state(self) -> dict:
+        # NOTE: the version first: the trainer changes its fields and then bumps the version,
+        # so a state is never labelled newer than what it holds (the page drops a state
+        # older than the one it shows, and must not keep a stale one under a new label)
+        version = self.version
         t = self.trainer
         with t.cond:
             h = {k: list(v) for k, v in t.history.items()}
@@ -235,7 +239,7 @@ class Playground:
             "epoch": epoch, "status": status, "loss": last["loss"],
             "val_loss": last["val_loss"], "metric": name, name: last["metric"],
             "val_" + name: last["val_metric"], "history": h, "error": error,
-            "stop_reason": stop_reason, "notice": self.notice, "version": self.version,
+            "stop_reason": stop_reason, "notice": self.notice, "version": version,
             "settings": self.settings.as_dict(), "data": info,
             "model": {"title": self.title, "sizes": self.sizes, "d": self.d},
             "choices": self.choices})

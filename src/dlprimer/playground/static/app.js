@@ -200,6 +200,10 @@ function renderLegend(st, pic) {
 }
 
 function render(st) {
+  // A button's answer can arrive after a newer snapshot from the event stream (the run
+  // moved on meanwhile): never go back to an older state, or the page would show it until
+  // the next change, which for a paused run never comes.
+  if (state && st.version < state.version) return;
   state = st;
   renderReadout(st);
   renderSettings(st.settings);
