@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import run as run_cli
 
 import dlprimer as dp
 from dlprimer.cli.commands import MEMORY_CAP, check_memory
@@ -27,9 +28,7 @@ cli_main = importlib.import_module("dlprimer.cli.main")  # not dlprimer.cli.main
 
 
 def run(*args, cwd, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "dlprimer.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=None if env is None else {**os.environ, **env})
+    return run_cli(*args, cwd=cwd, check=False, env=env, timeout=timeout)
 
 
 def ok(result):

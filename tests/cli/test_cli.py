@@ -1,21 +1,12 @@
 """The dlprimer command end to end, in a subprocess, as a user runs it."""
 
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers.cli import run
 
 from dlprimer.data.datasets import load
-
-
-def run(*args, cwd, check=True):
-    result = subprocess.run([sys.executable, "-m", "dlprimer.cli", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def fails_cleanly(result, *fragments):

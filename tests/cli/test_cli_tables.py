@@ -3,23 +3,14 @@ exactly the fit rows, checked against statsmodels; held-out rows found again."""
 
 import csv
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from helpers.cli import run
 
 import dlprimer as dp
-
-
-def run(*args, cwd, check=True):
-    result = subprocess.run([sys.executable, "-m", "dlprimer.cli", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def survey(n=400, seed=3) -> pd.DataFrame:

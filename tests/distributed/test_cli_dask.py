@@ -1,19 +1,16 @@
 """`dlprimer fit` on a glob of CSV parts with --workers: a local cluster of worker processes
 trains on the parts where they are read; the saved model predicts on raw rows."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from helpers.cli import run as run_cli
 
 pytest.importorskip("distributed")
 
 
 def run(*args, cwd):
-    result = subprocess.run([sys.executable, "-m", "dlprimer.cli", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = run_cli(*args, cwd=cwd, timeout=300)
     assert "Traceback" not in result.stderr
     return result.stdout
 
